@@ -1,0 +1,128 @@
+"""Command-line interface: ``relaywidgets demo`` runs the headless main job end to end."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+__all__ = ["main", "run_demo"]
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="relaywidgets", description="Information relays in recurrent networks.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser("demo", help="train a small model, record it, find its relays and knock them out")
+    demo.add_argument("--arch", default="lstm", choices=["rnn", "lstm", "gru"], help="recurrent architecture")
+    demo.add_argument("--task", default="delayed-cue", help="synthetic task (delayed-cue, temporal-xor, frequency)")
+    demo.add_argument("--out", default="runs/demo", help="output folder for the model, recording and results")
+    demo.add_argument("--hidden-size", type=int, default=32, help="hidden units")
+    demo.add_argument("--seq-len", type=int, default=20, help="steps per sequence")
+    demo.add_argument("--n-train", type=int, default=2000, help="training sequences")
+    demo.add_argument("--n-test", type=int, default=1000, help="held-out test sequences")
+    demo.add_argument("--seed", type=int, default=0, help="seed of data, training and analyses")
+    demo.add_argument("--no-relays", action="store_true", help="skip the relay analysis and knockouts")
+    demo.add_argument("--quiet", action="store_true", help="no progress bars")
+    return parser
+
+
+def run_demo(args: argparse.Namespace) -> dict:
+    """Run the demo job described by parsed CLI ``args`` and return its summary."""
+    from . import RecurrentClassifier, make_task, record, save, save_recording, train
+    from .metrics import recording_accuracy
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    progress = not args.quiet
+    X, y = make_task(args.task, args.n_train, args.seq_len, seed=args.seed)
+    X_test, y_test = make_task(args.task, args.n_test, args.seq_len, seed=args.seed + 10_000)
+    n_classes = int(max(y.max(), y_test.max()) + 1)
+    model = RecurrentClassifier(args.arch, X.shape[2], args.hidden_size, n_classes, device="auto")
+    model.metadata["task"] = args.task
+    t0 = time.perf_counter()
+    history = train(model, X, y, seed=args.seed, progress=progress)
+    train_seconds = time.perf_counter() - t0
+    rec = record(model, X_test, y_test)
+    save(model, out / "model.pt")
+    save_recording(rec, out / "recording.nc")
+    table = recording_accuracy(rec)
+    summary = {
+        "arch": args.arch,
+        "task": args.task,
+        "seed": args.seed,
+        "train_seconds": round(train_seconds, 1),
+        "epochs": len(history.train_loss),
+        "test_accuracy": table["accuracy"],
+        "class_accuracy": table["class_accuracy"],
+    }
+    print(f"relaywidgets demo: {args.arch.upper()} on {args.task}, trained in {train_seconds:.1f} s "
+          f"({len(history.train_loss)} epochs)")
+    print(f"test accuracy: {table['accuracy']:.3f}  ({len(y_test)} held-out sequences)")
+    for cls, acc in table["class_accuracy"].items():
+        print(f"  class {cls}: {acc:.3f}")
+    if not args.no_relays:
+        summary.update(_relay_and_knockout_summary(model, rec, X_test, y_test, out, args, progress))
+    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    print(f"wrote {out / 'model.pt'}, {out / 'recording.nc'}, {out / 'summary.json'}")
+    return summary
+
+
+def _relay_and_knockout_summary(model, rec, X_test, y_test, out: Path, args, progress: bool) -> dict:
+    """Relay sets at the last step, persistence, and the relay-versus-random knockout table."""
+    try:
+        from .relay import find_relays, relay_drift
+    except ImportError:  # relay analysis not available in this build
+        return {}
+    relays = find_relays(rec, n_perm=100, seed=args.seed, progress=progress)
+    relays.to_netcdf(out / "relays.nc", engine="h5netcdf")
+    last = int(relays.time.values[-1])
+    drift = relay_drift(relays)
+    print(f"relay sets at the last step (t={last}), threshold {relays.attrs['threshold']}:")
+    result: dict = {"relays_last_step": {}, "persistence_index": {}}
+    for concept in relays.concept.values:
+        sel = relays.sel(concept=concept, time=last)
+        nodes = [str(n) for n in sel.node.values[sel.is_relay.values]]
+        pi = float(drift["persistence_index"].sel(concept=concept))
+        sig = bool(sel.significant)
+        result["relays_last_step"][str(concept)] = nodes
+        result["persistence_index"][str(concept)] = round(pi, 3)
+        print(f"  concept {concept}: {nodes}  (p={float(sel.p_value):.3f}{', significant' if sig else ''}); "
+              f"persistence index {pi:.2f}")
+    try:
+        from .knockout import relay_knockout_test
+    except ImportError:
+        return result
+    print("relay-versus-random knockouts (drop in the class's accuracy):")
+    result["knockouts"] = {}
+    for concept in relays.concept.values:
+        if str(concept) == "all":
+            continue
+        test = relay_knockout_test(model, X_test, y_test, relays, concept, n_random=100, seed=args.seed)
+        row = {k: float(test[k]) for k in ("relay_drop", "random_drop_mean", "p_value")}
+        result["knockouts"][str(concept)] = row
+        print(f"  class {concept}: relay drop {row['relay_drop']:.3f}, random mean {row['random_drop_mean']:.3f}, "
+              f"p={row['p_value']:.3f}")
+    return result
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``relaywidgets`` command."""
+    args = _build_parser().parse_args(argv)
+    if args.command == "demo":
+        from .errors import RelaywidgetsError
+
+        try:
+            run_demo(args)
+        except RelaywidgetsError as exc:
+            print(f"relaywidgets: error: {exc}", file=sys.stderr)
+            return 2
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

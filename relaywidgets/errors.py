@@ -1,0 +1,29 @@
+"""Exception types raised by relaywidgets.
+
+Every error the package raises on bad input is one of these, so a user can catch
+``relaywidgets.RelaywidgetsError`` and know the message names the problem and the fix.
+"""
+
+from __future__ import annotations
+
+__all__ = ["RelaywidgetsError", "InputError", "RecordingError", "ModelFileError", "KnockoutError"]
+
+
+class RelaywidgetsError(Exception):
+    """Base class of every error raised by relaywidgets."""
+
+
+class InputError(RelaywidgetsError, ValueError):
+    """Data or parameters given to a relaywidgets function are not usable."""
+
+
+class RecordingError(RelaywidgetsError, ValueError):
+    """A dataset or file does not follow the recording contract (docs/recording.md)."""
+
+
+class ModelFileError(RelaywidgetsError, ValueError):
+    """A file is not a model saved by :func:`relaywidgets.save`."""
+
+
+class KnockoutError(RelaywidgetsError, ValueError):
+    """A knockout specification cannot be applied to the model it was given to."""

@@ -1,0 +1,336 @@
+"""Recurrent classifiers (RNN, LSTM, GRU) that step through time so knockouts can act between steps.
+
+The parameters live in a standard fused ``torch.nn.RNN/LSTM/GRU`` (``.rnn``) and a ``torch.nn.Linear``
+readout (``.readout``); the forward pass recomputes each cell step by step from those same parameters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from torch import nn
+
+from .._validation import check_inputs
+from ..errors import InputError
+from ..knockout.spec import KnockoutPlan, compile_knockouts
+from .device import resolve_device
+
+__all__ = ["RecurrentClassifier", "RecurrentStates", "ARCHITECTURES"]
+
+ARCHITECTURES = ("rnn", "lstm", "gru")
+_MODULES = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+
+
+@dataclass
+class RecurrentStates:
+    """Hidden (and, for an LSTM, cell) states of every layer over time, plus the final logits.
+
+    ``hidden[l]`` and ``cell[l]`` have shape ``(batch, time, hidden)`` for the steps that were computed
+    (``start`` onwards); ``logits`` has shape ``(batch, class)``.
+    """
+
+    hidden: list[torch.Tensor]
+    cell: list[torch.Tensor] | None
+    logits: torch.Tensor
+    start: int = 0
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+class RecurrentClassifier(nn.Module):
+    """A recurrent sequence classifier whose hidden units can be recorded and knocked out.
+
+    Parameters
+    ----------
+    arch : {"rnn", "lstm", "gru"}
+        Recurrent architecture; ``"rnn"`` is the Elman network with tanh.
+    input_size : int
+        Features per time step.
+    hidden_size : int
+        Hidden units per layer.
+    num_classes : int
+        Number of output classes.
+    num_layers : int, default 1
+        Stacked recurrent layers.
+    device : {"auto", "cpu", "cuda"} or torch.device, default "auto"
+        Where the parameters live; "auto" uses CUDA when available, else the CPU.
+
+    Attributes
+    ----------
+    rnn : torch.nn.RNN | torch.nn.LSTM | torch.nn.GRU
+        The fused module holding the recurrent parameters (``batch_first=True``).
+    readout : torch.nn.Linear
+        Maps the last layer's final hidden state to class logits.
+    metadata : dict
+        ``task`` and ``seed`` recorded with the model (set by :func:`relaywidgets.train` and the CLI).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from relaywidgets import RecurrentClassifier, Knockout
+    >>> model = RecurrentClassifier("lstm", input_size=3, hidden_size=8, num_classes=2, device="cpu")
+    >>> x = torch.zeros(5, 10, 3)
+    >>> model(x).shape
+    torch.Size([5, 2])
+    >>> model(x, knockout=Knockout([0, 1])).shape
+    torch.Size([5, 2])
+    """
+
+    def __init__(
+        self,
+        arch: Literal["rnn", "lstm", "gru"],
+        input_size: int,
+        hidden_size: int,
+        num_classes: int,
+        num_layers: int = 1,
+        *,
+        device: str | torch.device = "auto",
+    ) -> None:
+        super().__init__()
+        if not isinstance(arch, str) or arch.lower() not in ARCHITECTURES:
+            raise InputError(
+                f"The 'arch' parameter of RecurrentClassifier must be one of 'rnn', 'lstm', 'gru'. Got {arch!r} instead."
+            )
+        for name, value, low in (
+            ("input_size", input_size, 1),
+            ("hidden_size", hidden_size, 1),
+            ("num_classes", num_classes, 2),
+            ("num_layers", num_layers, 1),
+        ):
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
+                raise InputError(
+                    f"The {name!r} parameter of RecurrentClassifier must be an int in [{low}, inf). Got {value!r} instead."
+                )
+        self.arch = arch.lower()
+        self.input_size = int(input_size)
+        self.hidden_size = int(hidden_size)
+        self.num_classes = int(num_classes)
+        self.num_layers = int(num_layers)
+        self.rnn = _MODULES[self.arch](
+            self.input_size, self.hidden_size, num_layers=self.num_layers, batch_first=True
+        )
+        self.readout = nn.Linear(self.hidden_size, self.num_classes)
+        self.metadata: dict[str, Any] = {"task": "", "seed": -1, "class_names": None}
+        self.to(resolve_device(device))
+
+    # ------------------------------------------------------------------ configuration
+    @property
+    def device(self) -> torch.device:
+        """The device the parameters live on."""
+        return self.readout.weight.device
+
+    @property
+    def node_labels(self) -> list[str]:
+        """Labels of all hidden units, layer by layer (``"l0.h0"``, …), as in a recording."""
+        return [f"l{layer}.h{unit}" for layer in range(self.num_layers) for unit in range(self.hidden_size)]
+
+    def config(self) -> dict[str, Any]:
+        """Constructor arguments and metadata, JSON-serialisable (used by :func:`relaywidgets.save`)."""
+        return {
+            "arch": self.arch,
+            "input_size": self.input_size,
+            "hidden_size": self.hidden_size,
+            "num_classes": self.num_classes,
+            "num_layers": self.num_layers,
+            "metadata": dict(self.metadata),
+        }
+
+    def extra_repr(self) -> str:
+        return f"arch={self.arch!r}"
+
+    # ------------------------------------------------------------------ inputs
+    def _prepare(self, x: Any, lengths: Any) -> tuple[torch.Tensor, torch.Tensor | None]:
+        if isinstance(x, torch.Tensor):
+            if x.dim() != 3:
+                raise InputError(
+                    f"x must be 3-D with shape (batch, time, feature); got {x.dim()}-D with shape {tuple(x.shape)}."
+                )
+            if x.shape[2] != self.input_size:
+                raise InputError(
+                    f"x has {x.shape[2]} feature(s) per step but the model expects {self.input_size} (its input_size)."
+                )
+            if x.shape[0] == 0 or x.shape[1] == 0:
+                raise InputError(f"x is empty (shape {tuple(x.shape)}).")
+            if not torch.isfinite(x).all():
+                check_inputs(x, num_features=self.input_size, name="x")  # raises with positions
+            x = x.to(device=self.device, dtype=torch.float32)
+        else:
+            xn, _, _ = check_inputs(x, num_features=self.input_size, name="x")
+            x = torch.from_numpy(xn).to(self.device)
+        len_t = None
+        if lengths is not None:
+            len_np = lengths.detach().cpu().numpy() if isinstance(lengths, torch.Tensor) else np.asarray(lengths)
+            _, _, len_np = check_inputs(np.zeros((x.shape[0], x.shape[1], 1), np.float32), lengths=len_np)
+            len_t = torch.as_tensor(len_np, dtype=torch.long, device=self.device)
+        return x, len_t
+
+    # ------------------------------------------------------------------ stepping
+    def _layer_weights(self, layer: int) -> tuple[torch.Tensor, ...]:
+        rnn = self.rnn
+        return (
+            getattr(rnn, f"weight_ih_l{layer}"),
+            getattr(rnn, f"weight_hh_l{layer}"),
+            getattr(rnn, f"bias_ih_l{layer}"),
+            getattr(rnn, f"bias_hh_l{layer}"),
+        )
+
+    def run(
+        self,
+        x: Any,
+        lengths: Any = None,
+        knockout: Any = None,
+        *,
+        start: int = 0,
+        initial: tuple[list[torch.Tensor], list[torch.Tensor] | None] | None = None,
+        keep_states: bool = True,
+    ) -> RecurrentStates:
+        """Step the network through ``x`` and return every layer's states and the logits.
+
+        Parameters
+        ----------
+        x : array-like or Tensor, shape (batch, time, feature)
+            Input sequences.
+        lengths : array-like of int, shape (batch,), optional
+            Valid steps per sequence; the readout uses step ``lengths - 1``.
+        knockout : Knockout, list of Knockout or KnockoutPlan, optional
+            Units to clamp (see :class:`relaywidgets.Knockout`).
+        start : int, default 0
+            First step to compute. With ``start > 0``, ``initial`` must hold every layer's state at
+            step ``start - 1`` (as cached from an earlier run); steps before ``start`` are not recomputed.
+        initial : (hidden list, cell list or None), optional
+            Per-layer states of shape ``(batch, hidden)`` at step ``start - 1``; zeros when omitted.
+        keep_states : bool, default True
+            Keep the whole state sequences; when False only what the readout needs is kept.
+
+        Returns
+        -------
+        RecurrentStates
+        """
+        x, len_t = self._prepare(x, lengths)
+        batch, seq_len, _ = x.shape
+        plan = compile_knockouts(
+            knockout,
+            seq_len=seq_len,
+            hidden_size=self.hidden_size,
+            num_layers=self.num_layers,
+            arch=self.arch,
+            device=self.device,
+        )
+        if not 0 <= start < seq_len:
+            raise InputError(f"start must lie in 0 .. {seq_len - 1}; got {start}.")
+        if start > 0 and initial is None:
+            raise InputError("run(start > 0) needs `initial`, the states at step start - 1.")
+        layer_input = x[:, start:]
+        hidden_out: list[torch.Tensor] = []
+        cell_out: list[torch.Tensor] | None = [] if self.arch == "lstm" else None
+        for layer in range(self.num_layers):
+            h0 = initial[0][layer] if initial is not None else None
+            c0 = initial[1][layer] if (initial is not None and self.arch == "lstm") else None
+            hs, cs = self._run_layer(layer, layer_input, plan, start, h0, c0)
+            hidden_out.append(hs)
+            if cell_out is not None:
+                cell_out.append(cs)
+            layer_input = hs
+        last = hidden_out[-1]
+        if len_t is None:
+            final = last[:, -1]
+        else:
+            idx = (len_t - 1 - start).clamp(min=0)
+            if (len_t - 1 < start).any():
+                raise InputError(f"Some sequences end before step {start}; run them from start=0.")
+            final = last[torch.arange(batch, device=last.device), idx]
+        logits = self.readout(final)
+        if not keep_states:
+            hidden_out = [h[:, -1:] for h in hidden_out]
+            cell_out = [c[:, -1:] for c in cell_out] if cell_out is not None else None
+        return RecurrentStates(hidden_out, cell_out, logits, start)
+
+    def _run_layer(
+        self,
+        layer: int,
+        inputs: torch.Tensor,
+        plan: KnockoutPlan | None,
+        start: int,
+        h0: torch.Tensor | None,
+        c0: torch.Tensor | None,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        w_ih, w_hh, b_ih, b_hh = self._layer_weights(layer)
+        batch, steps, _ = inputs.shape
+        # One matmul for the input projection of every step; only the recurrent part is sequential.
+        projected = torch.addmm(b_ih, inputs.reshape(-1, inputs.shape[2]), w_ih.t()).reshape(batch, steps, -1)
+        h = h0 if h0 is not None else inputs.new_zeros(batch, self.hidden_size)
+        c = None
+        if self.arch == "lstm":
+            c = c0 if c0 is not None else inputs.new_zeros(batch, self.hidden_size)
+        mask = plan.masks.get(layer) if plan is not None else None
+        vals = plan.values.get(layer) if plan is not None else None
+        cmask = plan.cell_masks.get(layer) if plan is not None else None
+        cvals = plan.cell_values.get(layer) if plan is not None else None
+        hs: list[torch.Tensor] = []
+        cs: list[torch.Tensor] = []
+        w_hh_t = w_hh.t()
+        for i in range(steps):
+            t = start + i
+            rec = torch.addmm(b_hh, h, w_hh_t)
+            gx = projected[:, i]
+            if self.arch == "rnn":
+                h = torch.tanh(gx + rec)
+            elif self.arch == "lstm":
+                gates = gx + rec
+                ig, fg, gg, og = gates.chunk(4, dim=1)
+                c = torch.sigmoid(fg) * c + torch.sigmoid(ig) * torch.tanh(gg)
+                if cmask is not None and plan.step_active(layer, t):
+                    c = torch.where(cmask[t], cvals[t], c)
+                h = torch.sigmoid(og) * torch.tanh(c)
+                cs.append(c)
+            else:  # gru
+                xr, xz, xn = gx.chunk(3, dim=1)
+                hr, hz, hn = rec.chunk(3, dim=1)
+                r = torch.sigmoid(xr + hr)
+                z = torch.sigmoid(xz + hz)
+                n = torch.tanh(xn + r * hn)
+                h = n + z * (h - n)
+            if mask is not None and plan.step_active(layer, t):
+                h = torch.where(mask[t], vals[t], h)
+            hs.append(h)
+        hidden = torch.stack(hs, dim=1)
+        cell = torch.stack(cs, dim=1) if self.arch == "lstm" else None
+        return hidden, cell
+
+    # ------------------------------------------------------------------ public passes
+    def forward(self, x: Any, lengths: Any = None, knockout: Any = None) -> torch.Tensor:
+        """Return class logits of shape ``(batch, class)``, stepping cell by cell.
+
+        Parameters
+        ----------
+        x : array-like or Tensor, shape (batch, time, feature)
+        lengths : array-like of int, shape (batch,), optional
+            Valid steps per sequence (the readout takes step ``lengths - 1``).
+        knockout : Knockout or list of Knockout, optional
+            Hidden units to clamp between steps (METHOD.md, "Knockouts").
+        """
+        return self.run(x, lengths, knockout, keep_states=False).logits
+
+    def fused_forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits from the fused torch module (fast; no knockouts). Used for training."""
+        if lengths is None:
+            out, _ = self.rnn(x)
+            final = out[:, -1]
+        else:
+            packed = nn.utils.rnn.pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
+            _, state = self.rnn(packed)
+            h_n = state[0] if self.arch == "lstm" else state
+            final = h_n[-1]
+        return self.readout(final)
+
+    @torch.no_grad()
+    def predict(self, x: Any, lengths: Any = None, knockout: Any = None) -> np.ndarray:
+        """Predicted class of each sequence (argmax of the logits) as an int64 numpy array."""
+        was_training = self.training
+        self.eval()
+        try:
+            return self(x, lengths, knockout).argmax(dim=1).cpu().numpy().astype(np.int64)
+        finally:
+            self.train(was_training)

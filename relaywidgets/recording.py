@@ -1,0 +1,260 @@
+"""Recording a network's activations into the labelled xarray Dataset every analysis reads.
+
+The contract (dims, variables, attributes) is documented in ``docs/recording.md`` and enforced by
+:func:`check_recording`.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+import xarray as xr
+
+from ._validation import check_inputs
+from ._version import __version__
+from .errors import InputError, RecordingError
+from .models import RecurrentClassifier
+
+__all__ = ["record", "check_recording", "save_recording", "load_recording", "RECORDING_FORMAT"]
+
+RECORDING_FORMAT = "recording/1"
+_REQUIRED_VARS = {
+    "hidden": ("node", "time", "sample"),
+    "input": ("feature", "time", "sample"),
+    "label": ("sample",),
+    "prediction": ("sample",),
+    "logits": ("class", "sample"),
+    "length": ("sample",),
+}
+_REQUIRED_ATTRS = ("arch", "input_size", "hidden_size", "num_layers", "num_classes", "task", "seed",
+                   "relaywidgets_version", "created", "relaywidgets_format")
+
+
+@torch.no_grad()
+def record(
+    model: RecurrentClassifier,
+    X: Any,
+    y: Any,
+    lengths: Any = None,
+    *,
+    knockout: Any = None,
+    batch_size: int = 1024,
+    class_names: Sequence[str] | None = None,
+    task: str | None = None,
+    seed: int | None = None,
+) -> xr.Dataset:
+    """Run ``model`` over ``X`` and return its activations as a labelled Dataset.
+
+    Parameters
+    ----------
+    model : RecurrentClassifier
+        A (trained) network.
+    X : array-like, shape (sample, time, feature)
+        Input sequences (pad variable-length ones with 0 and pass ``lengths``).
+    y : array-like of int, shape (sample,)
+        True labels.
+    lengths : array-like of int, shape (sample,), optional
+        Valid steps per sequence; later steps are NaN in the recording.
+    knockout : Knockout or list of Knockout, optional
+        Record the network with these units clamped.
+    batch_size : int
+        Sequences per forward pass.
+    class_names : sequence of str, optional
+        Names of the classes (default: model metadata, else "0", "1", …).
+    task, seed : optional
+        Provenance stored in the attrs (default: the model's metadata).
+
+    Returns
+    -------
+    xarray.Dataset
+        See ``docs/recording.md``: ``hidden (node, time, sample)`` float32 and, for an LSTM,
+        ``cell``; ``input``, ``label``, ``prediction``, ``logits``, ``length``.
+
+    Examples
+    --------
+    >>> from relaywidgets import RecurrentClassifier, make_task, record
+    >>> X, y = make_task("delayed-cue", n_samples=16, seq_len=6, seed=0)
+    >>> rec = record(RecurrentClassifier("lstm", 4, 5, 4, device="cpu"), X, y)
+    >>> dict(rec.hidden.sizes)
+    {'node': 5, 'time': 6, 'sample': 16}
+    """
+    if not isinstance(model, RecurrentClassifier):
+        raise InputError(f"record() needs a RecurrentClassifier; got {type(model).__name__}.")
+    Xn, yn, ln = check_inputs(X, y, lengths, num_features=model.input_size, num_classes=model.num_classes)
+    if yn is None:
+        raise InputError("record() needs the true labels y (one per sample).")
+    if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise InputError(f"The 'batch_size' parameter of record must be an int in [1, inf). Got {batch_size!r} instead.")
+    n, T, F = Xn.shape
+    H, L = model.hidden_size, model.num_layers
+    is_lstm = model.arch == "lstm"
+    # Preallocated in the final (node, time, sample) layout: each batch is written once into place.
+    hidden = np.empty((L * H, T, n), dtype=np.float32)
+    cell = np.empty((L * H, T, n), dtype=np.float32) if is_lstm else None
+    logits = np.empty((model.num_classes, n), dtype=np.float32)
+    was_training = model.training
+    model.eval()
+    try:
+        for s0 in range(0, n, batch_size):
+            s1 = min(n, s0 + batch_size)
+            xb = torch.from_numpy(Xn[s0:s1]).to(model.device)
+            lb = None if ln is None else torch.from_numpy(ln[s0:s1]).to(model.device)
+            states = model.run(xb, lb, knockout)
+            for layer in range(L):
+                hidden[layer * H : (layer + 1) * H, :, s0:s1] = states.hidden[layer].cpu().numpy().transpose(2, 1, 0)
+                if is_lstm:
+                    cell[layer * H : (layer + 1) * H, :, s0:s1] = states.cell[layer].cpu().numpy().transpose(2, 1, 0)
+            logits[:, s0:s1] = states.logits.cpu().numpy().T
+    finally:
+        model.train(was_training)
+    length = ln if ln is not None else np.full(n, T, dtype=np.int64)
+    inputs = np.ascontiguousarray(Xn.transpose(2, 1, 0))
+    if ln is not None:
+        past = np.arange(T)[:, None] >= length[None, :]  # (time, sample)
+        if past.any():
+            hidden[:, past] = np.nan
+            inputs[:, past] = np.nan
+            if is_lstm:
+                cell[:, past] = np.nan
+    names = _class_names(class_names, model)
+    layer_of = np.repeat(np.arange(L, dtype=np.int64), H)
+    unit_of = np.tile(np.arange(H, dtype=np.int64), L)
+    coords = {
+        "node": ("node", np.array(model.node_labels)),
+        "layer": ("node", layer_of),
+        "unit": ("node", unit_of),
+        "time": ("time", np.arange(T, dtype=np.int64)),
+        "sample": ("sample", np.arange(n, dtype=np.int64)),
+        "class": ("class", np.arange(model.num_classes, dtype=np.int64)),
+        "class_name": ("class", np.array(names)),
+        "feature": ("feature", np.arange(F, dtype=np.int64)),
+    }
+    data_vars = {
+        "hidden": (("node", "time", "sample"), hidden, {"long_name": "hidden state h_t", "units": "activation"}),
+        "input": (("feature", "time", "sample"), inputs, {"long_name": "network input x_t"}),
+        "label": (("sample",), yn, {"long_name": "true class"}),
+        "prediction": (("sample",), logits.argmax(axis=0).astype(np.int64), {"long_name": "argmax of final logits"}),
+        "logits": (("class", "sample"), logits, {"long_name": "final logits"}),
+        "length": (("sample",), length.astype(np.int64), {"long_name": "valid steps"}),
+    }
+    if is_lstm:
+        data_vars["cell"] = (("node", "time", "sample"), cell, {"long_name": "LSTM cell state c_t"})
+    attrs = {
+        "arch": model.arch,
+        "input_size": model.input_size,
+        "hidden_size": H,
+        "num_layers": L,
+        "num_classes": model.num_classes,
+        "task": str(task if task is not None else model.metadata.get("task", "") or ""),
+        "seed": int(seed if seed is not None else model.metadata.get("seed", -1)),
+        "relaywidgets_version": __version__,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "relaywidgets_format": RECORDING_FORMAT,
+        "knockout": "" if knockout is None else repr(knockout),
+    }
+    return xr.Dataset(data_vars, coords=coords, attrs=attrs)
+
+
+def _class_names(class_names: Sequence[str] | None, model: RecurrentClassifier) -> list[str]:
+    names = class_names if class_names is not None else model.metadata.get("class_names")
+    if names is None:
+        return [str(c) for c in range(model.num_classes)]
+    names = [str(c) for c in names]
+    if len(names) != model.num_classes:
+        raise InputError(f"class_names has {len(names)} entries but the model has {model.num_classes} classes.")
+    return names
+
+
+def check_recording(ds: Any) -> xr.Dataset:
+    """Verify that ``ds`` follows the recording contract (docs/recording.md) and return it.
+
+    Raises
+    ------
+    RecordingError
+        Naming the first problem found and how to fix it.
+    """
+    hint = " Make recordings with relaywidgets.record(model, X, y) or relaywidgets.load_recording(path)."
+    if not isinstance(ds, xr.Dataset):
+        raise RecordingError(f"A recording must be an xarray.Dataset; got {type(ds).__name__}.{hint}")
+    if ds.attrs.get("relaywidgets_format") != RECORDING_FORMAT:
+        raise RecordingError(
+            f"This Dataset is not a relaywidgets recording (attribute relaywidgets_format is "
+            f"{ds.attrs.get('relaywidgets_format')!r}, expected {RECORDING_FORMAT!r}).{hint}"
+        )
+    for name, dims in _REQUIRED_VARS.items():
+        if name not in ds.data_vars:
+            raise RecordingError(f"The recording has no {name!r} variable; it needs {dims}.{hint}")
+        if ds[name].dims != dims:
+            raise RecordingError(f"Recording variable {name!r} has dims {ds[name].dims}; the contract says {dims}.")
+    missing = [a for a in _REQUIRED_ATTRS if a not in ds.attrs]
+    if missing:
+        raise RecordingError(f"The recording lacks the attribute(s) {missing}.{hint}")
+    if ds.attrs["arch"] == "lstm" and "cell" not in ds.data_vars:
+        raise RecordingError("An LSTM recording must hold the 'cell' variable (node, time, sample).")
+    for coord in ("layer", "unit"):
+        if coord not in ds.coords or ds[coord].dims != ("node",):
+            raise RecordingError(f"The recording needs the non-dimension coordinate {coord!r} along 'node'.")
+    if "node" not in ds.coords:
+        raise RecordingError("The recording needs node labels as the 'node' coordinate (e.g. 'l0.h3').")
+    if ds["hidden"].dtype != np.float32:
+        raise RecordingError(f"Recording variable 'hidden' must be float32; got {ds['hidden'].dtype}.")
+    for name in ("label", "prediction", "length"):
+        if not np.issubdtype(ds[name].dtype, np.integer):
+            raise RecordingError(f"Recording variable {name!r} must hold integers; got {ds[name].dtype}.")
+    n_time = ds.sizes["time"]
+    length = ds["length"].values
+    if length.size and (length.min() < 1 or length.max() > n_time):
+        raise RecordingError(f"Recording 'length' values must lie in 1 .. {n_time}.")
+    n_classes = ds.sizes["class"]
+    for name in ("label", "prediction"):
+        vals = ds[name].values
+        if vals.size and (vals.min() < 0 or vals.max() >= n_classes):
+            raise RecordingError(f"Recording {name!r} values must lie in 0 .. {n_classes - 1}.")
+    if ds.sizes["sample"] < 1:
+        raise RecordingError("The recording holds no samples.")
+    return ds
+
+
+def save_recording(ds: xr.Dataset, path: str | os.PathLike) -> Path:
+    """Write a recording to a netCDF-4 file (h5netcdf); the round trip is exact.
+
+    The file is written next to ``path`` first and moved into place, so an existing file is never
+    left half-overwritten.
+    """
+    check_recording(ds)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    ds.to_netcdf(tmp, engine="h5netcdf")
+    os.replace(tmp, path)
+    return path
+
+
+def load_recording(path: str | os.PathLike) -> xr.Dataset:
+    """Read a recording written by :func:`save_recording` (fully into memory) and check it.
+
+    Raises
+    ------
+    RecordingError
+        When the file is missing, unreadable as netCDF, or not a relaywidgets recording.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise RecordingError(f"No recording file at {str(path)!r}.")
+    try:
+        with xr.open_dataset(path, engine="h5netcdf") as handle:
+            ds = handle.load()
+    except Exception as exc:  # h5py/xarray raise many types for foreign files
+        raise RecordingError(
+            f"{str(path)!r} is not a netCDF recording ({type(exc).__name__}: {exc}). "
+            "Write recordings with relaywidgets.save_recording(ds, path)."
+        ) from None
+    for name in ("node", "class_name"):
+        if name in ds.coords and ds[name].dtype == object:
+            ds = ds.assign_coords({name: (ds[name].dims, ds[name].values.astype(str))})
+    return check_recording(ds)
