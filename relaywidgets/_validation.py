@@ -12,7 +12,7 @@ import numpy as np
 
 from .errors import InputError
 
-__all__ = ["check_inputs", "as_numpy", "check_choice", "first_bad_positions"]
+__all__ = ["check_inputs", "check_sequence_shape", "as_numpy", "check_choice", "first_bad_positions"]
 
 
 def as_numpy(a: Any) -> np.ndarray:
@@ -36,6 +36,22 @@ def check_choice(name: str, value: Any, options: tuple[str, ...] | list[str], ow
             f"The {name!r} parameter of {owner} must be one of {listed}. Got {value!r} instead."
         )
     return value
+
+
+def check_sequence_shape(shape: tuple[int, ...], *, num_features: int | None = None, name: str = "X") -> None:
+    """Check that ``shape`` is a non-empty ``(sample, time, feature)`` shape with the expected features."""
+    shape = tuple(int(v) for v in shape)
+    if len(shape) != 3:
+        hint = f" For a single feature, pass {name}[..., None]." if len(shape) == 2 else ""
+        raise InputError(
+            f"{name} must be 3-D with shape (sample, time, feature); got {len(shape)}-D with shape {shape}.{hint}"
+        )
+    if 0 in shape:
+        raise InputError(f"{name} is empty (shape {shape}); it needs at least one sample, step and feature.")
+    if num_features is not None and shape[2] != num_features:
+        raise InputError(
+            f"{name} has {shape[2]} feature(s) per step but the model expects {num_features} (its input_size)."
+        )
 
 
 def check_inputs(
@@ -78,14 +94,8 @@ def check_inputs(
     X = as_numpy(X)
     if X.dtype == object:
         raise InputError(f"{name} must be a numeric array of shape (sample, time, feature); got dtype object.")
-    if X.ndim != 3:
-        hint = f" For a single feature, pass {name}[..., None]." if X.ndim == 2 else ""
-        raise InputError(
-            f"{name} must be 3-D with shape (sample, time, feature); got {X.ndim}-D with shape {X.shape}.{hint}"
-        )
+    check_sequence_shape(X.shape, num_features=num_features, name=name)
     n, t, f = X.shape
-    if n == 0 or t == 0 or f == 0:
-        raise InputError(f"{name} is empty (shape {X.shape}); it needs at least one sample, step and feature.")
     if not np.issubdtype(X.dtype, np.number) or np.issubdtype(X.dtype, np.complexfloating):
         raise InputError(f"{name} must hold real numbers; got dtype {X.dtype}.")
     X = np.ascontiguousarray(X, dtype=np.float32)
@@ -95,10 +105,6 @@ def check_inputs(
             f"{name} contains {int(bad.sum())} NaN or infinite value(s), first at (sample, time, feature) "
             f"{first_bad_positions(bad)}. Replace or drop them; for variable-length sequences pad with 0 "
             "and pass `lengths`."
-        )
-    if num_features is not None and f != num_features:
-        raise InputError(
-            f"{name} has {f} feature(s) per step but the model expects {num_features} (its input_size)."
         )
     y_out = None
     if y is not None:

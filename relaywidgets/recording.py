@@ -93,9 +93,10 @@ def record(
     n, T, F = Xn.shape
     H, L = model.hidden_size, model.num_layers
     is_lstm = model.arch == "lstm"
-    # Preallocated in the final (node, time, sample) layout: each batch is written once into place.
-    hidden = np.empty((L * H, T, n), dtype=np.float32)
-    cell = np.empty((L * H, T, n), dtype=np.float32) if is_lstm else None
+    # Preallocated once; each batch is copied into place in the model's own (sample, time, unit) order,
+    # and the Dataset exposes the (node, time, sample) transpose as a view: no second copy.
+    hidden_buf = np.empty((n, T, L * H), dtype=np.float32)
+    cell_buf = np.empty((n, T, L * H), dtype=np.float32) if is_lstm else None
     logits = np.empty((model.num_classes, n), dtype=np.float32)
     was_training = model.training
     model.eval()
@@ -106,14 +107,16 @@ def record(
             lb = None if ln is None else torch.from_numpy(ln[s0:s1]).to(model.device)
             states = model.run(xb, lb, knockout)
             for layer in range(L):
-                hidden[layer * H : (layer + 1) * H, :, s0:s1] = states.hidden[layer].cpu().numpy().transpose(2, 1, 0)
+                hidden_buf[s0:s1, :, layer * H : (layer + 1) * H] = states.hidden[layer].cpu().numpy()
                 if is_lstm:
-                    cell[layer * H : (layer + 1) * H, :, s0:s1] = states.cell[layer].cpu().numpy().transpose(2, 1, 0)
+                    cell_buf[s0:s1, :, layer * H : (layer + 1) * H] = states.cell[layer].cpu().numpy()
             logits[:, s0:s1] = states.logits.cpu().numpy().T
     finally:
         model.train(was_training)
+    hidden = hidden_buf.transpose(2, 1, 0)
+    cell = cell_buf.transpose(2, 1, 0) if is_lstm else None
     length = ln if ln is not None else np.full(n, T, dtype=np.int64)
-    inputs = np.ascontiguousarray(Xn.transpose(2, 1, 0))
+    inputs = Xn.copy().transpose(2, 1, 0)  # our own copy: NaN padding must never touch the caller's X
     if ln is not None:
         past = np.arange(T)[:, None] >= length[None, :]  # (time, sample)
         if past.any():

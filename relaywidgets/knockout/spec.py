@@ -237,29 +237,40 @@ class KnockoutPlan:
     cell_masks: dict[int, "torch.Tensor"]
     cell_values: dict[int, "torch.Tensor"]
     seq_len: int
+    steps: "dict[int, frozenset[int]] | None" = None
+    """Steps at which each layer clamps anything. ``None``: derived from the masks. When given, the masks
+    are read only at these steps (so a mask may be a stride-0 view, expanded over time, of one row)."""
 
     @property
     def first_step(self) -> int:
         """Earliest step at which any unit is clamped (``seq_len`` when none is)."""
-        first = self.seq_len
-        for mask in list(self.masks.values()) + list(self.cell_masks.values()):
-            steps = mask.reshape(mask.shape[0], -1).any(dim=1).nonzero()
-            if len(steps):
-                first = min(first, int(steps[0]))
-        return first
+        layers = set(self.masks) | set(self.cell_masks)
+        starts = [min(self.active_steps(layer)) for layer in layers if self.active_steps(layer)]
+        return min(starts, default=self.seq_len)
 
-    def step_active(self, layer: int, t: int) -> bool:
-        """Whether anything is clamped in ``layer`` at step ``t`` (cached per plan)."""
+    def active_steps(self, layer: int) -> frozenset[int]:
+        """Steps at which anything is clamped in ``layer`` (cached per plan)."""
+        if self.steps is not None:
+            return self.steps.get(layer, frozenset())
         cache = self.__dict__.setdefault("_active", {})
-        key = layer
-        if key not in cache:
-            rows = set()
+        if layer not in cache:
+            rows: set[int] = set()
             for d in (self.masks, self.cell_masks):
                 if layer in d:
                     m = d[layer]
                     rows |= set(m.reshape(m.shape[0], -1).any(dim=1).nonzero().flatten().tolist())
-            cache[key] = rows
-        return t in cache[key]
+            cache[layer] = frozenset(rows)
+        return cache[layer]
+
+    def step_active(self, layer: int, t: int) -> bool:
+        """Whether anything is clamped in ``layer`` at step ``t``."""
+        return t in self.active_steps(layer)
+
+    @property
+    def batch_size(self) -> int:
+        """Batch size the masks are shaped for (1 when one mask serves every sequence)."""
+        sizes = {m.shape[1] for d in (self.masks, self.cell_masks) for m in d.values()}
+        return max(sizes, default=1)
 
 
 def _as_list(knockout: Any) -> list:

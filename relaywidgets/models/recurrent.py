@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .._validation import check_inputs
+from .._validation import check_inputs, check_sequence_shape
 from ..errors import InputError
 from ..knockout.spec import KnockoutPlan, compile_knockouts
 from .device import resolve_device
@@ -143,16 +143,7 @@ class RecurrentClassifier(nn.Module):
     # ------------------------------------------------------------------ inputs
     def _prepare(self, x: Any, lengths: Any) -> tuple[torch.Tensor, torch.Tensor | None]:
         if isinstance(x, torch.Tensor):
-            if x.dim() != 3:
-                raise InputError(
-                    f"x must be 3-D with shape (batch, time, feature); got {x.dim()}-D with shape {tuple(x.shape)}."
-                )
-            if x.shape[2] != self.input_size:
-                raise InputError(
-                    f"x has {x.shape[2]} feature(s) per step but the model expects {self.input_size} (its input_size)."
-                )
-            if x.shape[0] == 0 or x.shape[1] == 0:
-                raise InputError(f"x is empty (shape {tuple(x.shape)}).")
+            check_sequence_shape(tuple(x.shape), num_features=self.input_size, name="x")
             if not torch.isfinite(x).all():
                 check_inputs(x, num_features=self.input_size, name="x")  # raises with positions
             x = x.to(device=self.device, dtype=torch.float32)
@@ -222,16 +213,18 @@ class RecurrentClassifier(nn.Module):
             raise InputError(f"start must lie in 0 .. {seq_len - 1}; got {start}.")
         if start > 0 and initial is None:
             raise InputError("run(start > 0) needs `initial`, the states at step start - 1.")
-        layer_input = x[:, start:]
+        # Layers pass time-major (time, batch, unit) tensors, so that each step reads and writes one
+        # contiguous block; the states are handed out as (batch, time, unit) views of those buffers.
+        layer_input = x[:, start:].transpose(0, 1)
         hidden_out: list[torch.Tensor] = []
         cell_out: list[torch.Tensor] | None = [] if self.arch == "lstm" else None
         for layer in range(self.num_layers):
             h0 = initial[0][layer] if initial is not None else None
             c0 = initial[1][layer] if (initial is not None and self.arch == "lstm") else None
             hs, cs = self._run_layer(layer, layer_input, plan, start, h0, c0)
-            hidden_out.append(hs)
+            hidden_out.append(hs.transpose(0, 1))
             if cell_out is not None:
-                cell_out.append(cs)
+                cell_out.append(cs.transpose(0, 1))
             layer_input = hs
         last = hidden_out[-1]
         if len_t is None:
@@ -256,47 +249,50 @@ class RecurrentClassifier(nn.Module):
         h0: torch.Tensor | None,
         c0: torch.Tensor | None,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Step one layer through time-major ``inputs`` (time, batch, feature); return time-major states."""
         w_ih, w_hh, b_ih, b_hh = self._layer_weights(layer)
-        batch, steps, _ = inputs.shape
-        # One matmul for the input projection of every step; only the recurrent part is sequential.
-        projected = torch.addmm(b_ih, inputs.reshape(-1, inputs.shape[2]), w_ih.t()).reshape(batch, steps, -1)
-        h = h0 if h0 is not None else inputs.new_zeros(batch, self.hidden_size)
+        steps, batch, n_in = inputs.shape
+        H = self.hidden_size
+        arch = self.arch
+        # One matmul projects the input of every step. For RNN and LSTM both biases enter here, so the
+        # sequential part is a single addmm per step; a GRU keeps b_hh apart because r scales its share.
+        bias = b_ih if arch == "gru" else b_ih + b_hh
+        projected = torch.addmm(bias, inputs.reshape(steps * batch, n_in), w_ih.t()).view(steps, batch, -1)
+        h = h0 if h0 is not None else inputs.new_zeros(batch, H)
         c = None
-        if self.arch == "lstm":
-            c = c0 if c0 is not None else inputs.new_zeros(batch, self.hidden_size)
+        if arch == "lstm":
+            c = c0 if c0 is not None else inputs.new_zeros(batch, H)
         mask = plan.masks.get(layer) if plan is not None else None
         vals = plan.values.get(layer) if plan is not None else None
         cmask = plan.cell_masks.get(layer) if plan is not None else None
         cvals = plan.cell_values.get(layer) if plan is not None else None
-        hs: list[torch.Tensor] = []
-        cs: list[torch.Tensor] = []
+        active = plan.active_steps(layer) if plan is not None else frozenset()
+        hidden = inputs.new_empty(steps, batch, H)
+        cell = inputs.new_empty(steps, batch, H) if arch == "lstm" else None
         w_hh_t = w_hh.t()
         for i in range(steps):
             t = start + i
-            rec = torch.addmm(b_hh, h, w_hh_t)
-            gx = projected[:, i]
-            if self.arch == "rnn":
-                h = torch.tanh(gx + rec)
-            elif self.arch == "lstm":
-                gates = gx + rec
-                ig, fg, gg, og = gates.chunk(4, dim=1)
-                c = torch.sigmoid(fg) * c + torch.sigmoid(ig) * torch.tanh(gg)
-                if cmask is not None and plan.step_active(layer, t):
+            clamp = t in active
+            if arch == "rnn":
+                h = torch.tanh(torch.addmm(projected[i], h, w_hh_t))
+            elif arch == "lstm":
+                gates = torch.addmm(projected[i], h, w_hh_t)  # columns: input, forget, cell, output
+                g = torch.tanh(gates[:, 2 * H : 3 * H])
+                s = torch.sigmoid(gates)  # the cell block's sigmoid is wasted: one call beats three
+                c = torch.addcmul(s[:, H : 2 * H] * c, s[:, :H], g)
+                if clamp and cmask is not None:
                     c = torch.where(cmask[t], cvals[t], c)
-                h = torch.sigmoid(og) * torch.tanh(c)
-                cs.append(c)
+                h = s[:, 3 * H :] * torch.tanh(c)
+                cell[i] = c
             else:  # gru
-                xr, xz, xn = gx.chunk(3, dim=1)
-                hr, hz, hn = rec.chunk(3, dim=1)
-                r = torch.sigmoid(xr + hr)
-                z = torch.sigmoid(xz + hz)
-                n = torch.tanh(xn + r * hn)
-                h = n + z * (h - n)
-            if mask is not None and plan.step_active(layer, t):
+                gx = projected[i]
+                rec = torch.addmm(b_hh, h, w_hh_t)
+                rz = torch.sigmoid(gx[:, : 2 * H] + rec[:, : 2 * H])
+                n = torch.tanh(torch.addcmul(gx[:, 2 * H :], rz[:, :H], rec[:, 2 * H :]))
+                h = n + rz[:, H:] * (h - n)
+            if clamp and mask is not None:
                 h = torch.where(mask[t], vals[t], h)
-            hs.append(h)
-        hidden = torch.stack(hs, dim=1)
-        cell = torch.stack(cs, dim=1) if self.arch == "lstm" else None
+            hidden[i] = h
         return hidden, cell
 
     # ------------------------------------------------------------------ public passes

@@ -1,0 +1,38 @@
+"""The `relaywidgets demo` command: trains, records, writes files that pass the contract."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from relaywidgets import check_recording, load, load_recording
+from relaywidgets.cli import main
+
+
+def test_demo_writes_model_recording_and_summary(tmp_path, capsys):
+    out = tmp_path / "demo"
+    code = main(["demo", "--arch", "gru", "--out", str(out), "--n-train", "400", "--n-test", "200",
+                 "--seq-len", "10", "--hidden-size", "12", "--no-relays", "--quiet"])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "test accuracy:" in printed and "class 3:" in printed
+    rec = check_recording(load_recording(out / "recording.nc"))
+    assert rec.attrs["arch"] == "gru" and rec.attrs["task"] == "delayed-cue" and rec.sizes["sample"] == 200
+    model = load(out / "model.pt", device="cpu")
+    assert (model.predict(rec.input.transpose("sample", "time", "feature").values) == rec.prediction.values).all()
+    summary = json.loads((out / "summary.json").read_text())
+    accuracy = float((rec.prediction == rec.label).mean())
+    assert summary["test_accuracy"] == pytest.approx(accuracy)
+    assert f"test accuracy: {accuracy:.3f}" in printed
+
+
+def test_demo_reports_bad_task_without_traceback(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "relaywidgets", "demo", "--task", "nope", "--out", str(tmp_path / "x")],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 2
+    assert "Unknown task 'nope'" in proc.stderr and "Traceback" not in proc.stderr

@@ -1,0 +1,126 @@
+"""Recording: the contract, exact values against the model's own states, NaN padding, netCDF round trip."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import xarray as xr
+
+from relaywidgets import (
+    Knockout,
+    RecordingError,
+    RecurrentClassifier,
+    check_recording,
+    load_recording,
+    record,
+    save_recording,
+)
+
+
+@pytest.fixture(scope="module")
+def two_layer_lstm():
+    torch.manual_seed(0)
+    return RecurrentClassifier("lstm", 3, 5, 4, num_layers=2, device="cpu")
+
+
+def test_contract_and_values(two_layer_lstm):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(11, 7, 3)).astype(np.float32)
+    y = rng.integers(0, 4, 11)
+    rec = record(two_layer_lstm, X, y, class_names=["a", "b", "c", "d"], batch_size=4, task="unit-test", seed=5)
+    check_recording(rec)
+    assert dict(rec.hidden.sizes) == {"node": 10, "time": 7, "sample": 11}
+    assert rec.hidden.dtype == np.float32 and rec.cell.dtype == np.float32
+    assert list(rec.node.values[:2]) == ["l0.h0", "l0.h1"] and rec.node.values[-1] == "l1.h4"
+    np.testing.assert_array_equal(rec.layer.values, [0] * 5 + [1] * 5)
+    np.testing.assert_array_equal(rec.unit.values, list(range(5)) * 2)
+    assert list(rec.class_name.values) == ["a", "b", "c", "d"]
+    assert rec.attrs["task"] == "unit-test" and rec.attrs["seed"] == 5 and rec.attrs["arch"] == "lstm"
+    with torch.no_grad():
+        states = two_layer_lstm.run(torch.from_numpy(X))
+    # hidden[l1.h3, t, s] is layer 1's unit 3 at step t of sample s.
+    # batch_size=4 vs one batch of 11: BLAS may sum in another order, hence the float tolerance.
+    np.testing.assert_allclose(rec.hidden.sel(node="l1.h3").values, states.hidden[1][:, :, 3].numpy().T, atol=1e-6)
+    np.testing.assert_allclose(rec.cell.sel(node="l0.h2").values, states.cell[0][:, :, 2].numpy().T, atol=1e-6)
+    np.testing.assert_allclose(rec.logits.values, states.logits.numpy().T, atol=1e-6)
+    np.testing.assert_array_equal(rec.prediction.values, states.logits.argmax(1).numpy())
+    np.testing.assert_array_equal(rec.input.values, X.transpose(2, 1, 0))
+    np.testing.assert_array_equal(rec.label.values, y)
+
+
+def test_padding_is_nan_and_readout_uses_last_valid_step(two_layer_lstm):
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(6, 9, 3)).astype(np.float32)
+    lengths = np.array([9, 1, 4, 9, 2, 5])
+    rec = record(two_layer_lstm, X, np.zeros(6, int), lengths)
+    for s, n in enumerate(lengths):
+        assert np.isfinite(rec.hidden.isel(sample=s, time=slice(0, n))).all()
+        assert np.isnan(rec.hidden.isel(sample=s, time=slice(n, None))).all()
+        assert np.isnan(rec.input.isel(sample=s, time=slice(n, None))).all()
+    expected = two_layer_lstm(X, lengths=lengths).detach().numpy().T
+    np.testing.assert_allclose(rec.logits.values, expected, atol=1e-6)
+    np.testing.assert_array_equal(rec.length.values, lengths)
+
+
+def test_recording_with_a_knockout_shows_clamped_units(two_layer_lstm):
+    X = np.random.default_rng(2).normal(size=(4, 6, 3)).astype(np.float32)
+    rec = record(two_layer_lstm, X, np.zeros(4, int), knockout=Knockout(["l1.h2"], times=slice(3, None), value=0.5))
+    np.testing.assert_array_equal(rec.hidden.sel(node="l1.h2", time=slice(3, None)).values, 0.5)
+    assert (rec.hidden.sel(node="l1.h2", time=slice(0, 2)).values != 0.5).all()
+
+
+def test_netcdf_round_trip_is_exact(tmp_path, two_layer_lstm):
+    X = np.random.default_rng(3).normal(size=(8, 5, 3)).astype(np.float32)
+    rec = record(two_layer_lstm, X, np.arange(8) % 4, lengths=np.array([5, 3, 5, 1, 2, 5, 4, 5]))
+    path = save_recording(rec, tmp_path / "sub" / "rec.nc")
+    loaded = load_recording(path)
+    xr.testing.assert_identical(rec, loaded)
+    assert loaded.hidden.dtype == np.float32 and loaded.node.dtype.kind == "U"
+
+
+def test_check_recording_names_the_problem(two_layer_lstm):
+    rec = record(two_layer_lstm, np.zeros((3, 4, 3), np.float32), np.zeros(3, int))
+    with pytest.raises(RecordingError, match="must be an xarray.Dataset; got dict"):
+        check_recording({})
+    with pytest.raises(RecordingError, match="not a relaywidgets recording"):
+        check_recording(xr.Dataset())
+    with pytest.raises(RecordingError, match="no 'prediction' variable"):
+        check_recording(rec.drop_vars("prediction"))
+    with pytest.raises(RecordingError, match="'hidden' has dims \\('time', 'node', 'sample'\\)"):
+        check_recording(rec.assign(hidden=rec.hidden.transpose("time", "node", "sample")))
+    with pytest.raises(RecordingError, match="must hold the 'cell' variable"):
+        check_recording(rec.drop_vars("cell"))
+    with pytest.raises(RecordingError, match="lacks the attribute\\(s\\) \\['seed'\\]"):
+        check_recording(rec.assign_attrs(seed=None).drop_attrs(deep=False).assign_attrs(
+            {k: v for k, v in rec.attrs.items() if k != "seed"}))
+    with pytest.raises(RecordingError, match="'prediction' values must lie in 0 .. 3"):
+        check_recording(rec.assign(prediction=rec.prediction + 10))
+
+
+def test_loading_foreign_files_fails_clearly(tmp_path):
+    text = tmp_path / "notes.txt"
+    text.write_text("hello")
+    with pytest.raises(RecordingError, match="is not a netCDF recording"):
+        load_recording(text)
+    other = tmp_path / "other.nc"
+    xr.Dataset({"a": ("x", np.arange(3))}).to_netcdf(other, engine="h5netcdf")
+    with pytest.raises(RecordingError, match="not a relaywidgets recording"):
+        load_recording(other)
+    with pytest.raises(RecordingError, match="No recording file"):
+        load_recording(tmp_path / "missing.nc")
+
+
+def test_saving_never_clobbers_existing_file_on_failure(tmp_path, two_layer_lstm):
+    path = tmp_path / "rec.nc"
+    path.write_bytes(b"precious")
+    with pytest.raises(RecordingError):
+        save_recording(xr.Dataset(), path)
+    assert path.read_bytes() == b"precious"
+
+
+def test_record_never_modifies_the_callers_arrays(two_layer_lstm):
+    X = np.random.default_rng(4).normal(size=(3, 5, 3)).astype(np.float32)
+    before = X.copy()
+    record(two_layer_lstm, X, np.zeros(3, int), lengths=[2, 5, 1])
+    np.testing.assert_array_equal(X, before)

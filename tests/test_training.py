@@ -1,0 +1,71 @@
+"""Training: it learns, it is seeded, it stops early, and it rejects bad data with clear messages."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from relaywidgets import InputError, RecurrentClassifier, train
+
+
+def test_trained_model_solves_the_small_task(trained_lstm, cue_data):
+    _, _, X_test, y_test = cue_data
+    accuracy = float((trained_lstm.predict(X_test) == y_test).mean())
+    assert accuracy > 0.9
+    assert trained_lstm.metadata["seed"] == 0
+
+
+def test_training_is_deterministic_under_seed(cue_data):
+    X, y, _, _ = cue_data
+    weights = []
+    for _ in range(2):
+        torch.manual_seed(123)  # same initial weights
+        model = RecurrentClassifier("gru", X.shape[2], 6, 4, device="cpu")
+        history = train(model, X[:200], y[:200], epochs=3, seed=7, progress=False)
+        weights.append(torch.cat([p.detach().flatten() for p in model.parameters()]))
+    torch.testing.assert_close(weights[0], weights[1], rtol=0, atol=0)
+    assert len(history.train_loss) == 3 and len(history.val_accuracy) == 3
+    assert history.to_dict()["best_epoch"] == history.best_epoch
+
+
+def test_early_stopping_keeps_best_epoch():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 5, 2)).astype(np.float32)
+    y = rng.integers(0, 2, 120)  # labels are noise: validation loss cannot keep improving
+    model = RecurrentClassifier("rnn", 2, 16, 2, device="cpu")
+    history = train(model, X, y, epochs=200, lr=0.05, patience=3, seed=0, progress=False)
+    assert history.stopped_early
+    assert len(history.val_loss) == history.best_epoch + 1 + 3
+    assert history.val_loss[history.best_epoch] == min(history.val_loss)
+
+
+def test_variable_length_training_runs():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(64, 8, 3)).astype(np.float32)
+    y = rng.integers(0, 3, 64)
+    lengths = rng.integers(1, 9, 64)
+    model = RecurrentClassifier("lstm", 3, 4, 3, device="cpu")
+    history = train(model, X, y, lengths=lengths, epochs=2, progress=False)
+    assert len(history.train_loss) == 2
+
+
+@pytest.mark.parametrize(
+    "X, y, kwargs, match",
+    [
+        (np.zeros((10, 5)), np.zeros(10, int), {}, "3-D"),
+        (np.full((10, 5, 2), np.inf), np.zeros(10, int), {}, "NaN or infinite"),
+        (np.zeros((10, 5, 2)), np.zeros(9, int), {}, "10 samples but y has 9"),
+        (np.zeros((10, 5, 2)), np.full(10, 3), {}, "out of range \\[3\\]; labels must lie in 0 .. 2"),
+        (np.zeros((10, 5, 2)), np.zeros(10, float), {}, "integer class labels; got dtype float64"),
+        (np.zeros((10, 5, 2)), np.array(["a"] * 10), {}, "integer class labels"),
+        (np.zeros((0, 5, 2)), np.zeros(0, int), {}, "empty"),
+        (np.zeros((10, 5, 2)), np.zeros(10, int), {"lengths": np.full(10, 6)}, "only 5 steps"),
+        (np.zeros((10, 5, 2)), np.zeros(10, int), {"val_fraction": 1.5}, "'val_fraction' parameter"),
+        (np.zeros((10, 5, 2)), np.zeros(10, int), {"epochs": 0}, "'epochs' parameter"),
+    ],
+)
+def test_bad_training_input(X, y, kwargs, match):
+    model = RecurrentClassifier("rnn", 2, 3, 3, device="cpu")
+    with pytest.raises(InputError, match=match):
+        train(model, X, y, progress=False, **kwargs)
