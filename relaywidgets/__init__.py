@@ -26,6 +26,9 @@ _LAZY = {
     "load_recording": "relaywidgets.recording",
     "find_relays": "relaywidgets.relay",
     "relays_at": "relaywidgets.relay",
+    "load_dataset": "relaywidgets.data",
+    "datasets": "relaywidgets.data",
+    "from_arrays": "relaywidgets.data",
     "explore": "relaywidgets.widgets",
     "Explorer": "relaywidgets.widgets",
 }
