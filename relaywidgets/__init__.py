@@ -16,6 +16,7 @@ _LAZY = {
     "RecurrentClassifier": "relaywidgets.models",
     "Knockout": "relaywidgets.knockout.spec",
     "make_task": "relaywidgets.tasks",
+    "tasks": "relaywidgets.tasks",
     "train": "relaywidgets.training",
     "TrainingHistory": "relaywidgets.training",
     "save": "relaywidgets.serialization",

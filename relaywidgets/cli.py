@@ -42,7 +42,7 @@ def run_demo(args: argparse.Namespace) -> dict:
     X, y = make_task(args.task, args.n_train, args.seq_len, seed=args.seed)
     X_test, y_test = make_task(args.task, args.n_test, args.seq_len, seed=args.seed + 10_000)
     n_classes = int(max(y.max(), y_test.max()) + 1)
-    model = RecurrentClassifier(args.arch, X.shape[2], args.hidden_size, n_classes, device="auto")
+    model = RecurrentClassifier(args.arch, X.shape[2], args.hidden_size, n_classes, device="auto", seed=args.seed)
     model.metadata["task"] = args.task
     t0 = time.perf_counter()
     history = train(model, X, y, seed=args.seed, progress=progress)

@@ -20,8 +20,7 @@ def test_training_is_deterministic_under_seed(cue_data):
     X, y, _, _ = cue_data
     weights = []
     for _ in range(2):
-        torch.manual_seed(123)  # same initial weights
-        model = RecurrentClassifier("gru", X.shape[2], 6, 4, device="cpu")
+        model = RecurrentClassifier("gru", X.shape[2], 6, 4, device="cpu", seed=123)
         history = train(model, X[:200], y[:200], epochs=3, seed=7, progress=False)
         weights.append(torch.cat([p.detach().flatten() for p in model.parameters()]))
     torch.testing.assert_close(weights[0], weights[1], rtol=0, atol=0)
@@ -69,3 +68,18 @@ def test_bad_training_input(X, y, kwargs, match):
     model = RecurrentClassifier("rnn", 2, 3, 3, device="cpu")
     with pytest.raises(InputError, match=match):
         train(model, X, y, progress=False, **kwargs)
+
+
+def test_constructor_seed_fixes_initial_weights_and_leaves_global_rng_alone():
+    torch.manual_seed(0)
+    before = torch.rand(1)
+    torch.manual_seed(0)
+    a = RecurrentClassifier("lstm", 2, 5, 3, device="cpu", seed=42)
+    after = torch.rand(1)
+    b = RecurrentClassifier("lstm", 2, 5, 3, device="cpu", seed=42)
+    c = RecurrentClassifier("lstm", 2, 5, 3, device="cpu", seed=43)
+    torch.testing.assert_close(before, after)
+    for pa, pb, pc in zip(a.parameters(), b.parameters(), c.parameters()):
+        torch.testing.assert_close(pa, pb, rtol=0, atol=0)
+        assert not torch.equal(pa, pc)
+    assert a.metadata["seed"] == 42

@@ -56,6 +56,9 @@ class RecurrentClassifier(nn.Module):
         Stacked recurrent layers.
     device : {"auto", "cpu", "cuda"} or torch.device, default "auto"
         Where the parameters live; "auto" uses CUDA when available, else the CPU.
+    seed : int, optional
+        Seed of the initial weights (torch's default initialisation, drawn from a private generator so
+        the global random state is left alone). ``None`` draws from torch's global generator.
 
     Attributes
     ----------
@@ -87,6 +90,7 @@ class RecurrentClassifier(nn.Module):
         num_layers: int = 1,
         *,
         device: str | torch.device = "auto",
+        seed: int | None = None,
     ) -> None:
         super().__init__()
         if not isinstance(arch, str) or arch.lower() not in ARCHITECTURES:
@@ -108,11 +112,14 @@ class RecurrentClassifier(nn.Module):
         self.hidden_size = int(hidden_size)
         self.num_classes = int(num_classes)
         self.num_layers = int(num_layers)
-        self.rnn = _MODULES[self.arch](
-            self.input_size, self.hidden_size, num_layers=self.num_layers, batch_first=True
-        )
-        self.readout = nn.Linear(self.hidden_size, self.num_classes)
-        self.metadata: dict[str, Any] = {"task": "", "seed": -1, "class_names": None}
+        with torch.random.fork_rng(devices=[], enabled=seed is not None):
+            if seed is not None:
+                torch.manual_seed(int(seed))
+            self.rnn = _MODULES[self.arch](
+                self.input_size, self.hidden_size, num_layers=self.num_layers, batch_first=True
+            )
+            self.readout = nn.Linear(self.hidden_size, self.num_classes)
+        self.metadata: dict[str, Any] = {"task": "", "seed": -1 if seed is None else int(seed), "class_names": None}
         self.to(resolve_device(device))
 
     # ------------------------------------------------------------------ configuration
