@@ -1,0 +1,32 @@
+"""Interactive relay explorer for JupyterLab 4 and Notebook 7, built on ipywidgets 8 and bqplot.
+
+This is the only part of relaywidgets that imports ipywidgets and bqplot. One state object
+(:class:`ExplorerState`) holds what is shown; each view observes it:
+
+- :class:`EstimatorPanel`: estimator, discretizer, threshold and alpha; Recompute.
+- :class:`RelayHeatmap`: contribution of each node over time, relay cells marked.
+- :class:`RelayGraph`: input -> hidden nodes -> concepts at the selected step; click to knock out.
+- :class:`KnockoutPanel`: node toggles, relay and random-control knockouts, live accuracy.
+
+:func:`explore` records a model, finds its relays and returns an :class:`Explorer`.
+"""
+
+from __future__ import annotations
+
+from .estimator_panel import EstimatorPanel
+from .explorer import Explorer, explore
+from .graph import RelayGraph
+from .heatmap import RelayHeatmap
+from .knockout_panel import KnockoutPanel
+from .state import ExplorerState, ExplorerStateError
+
+__all__ = [
+    "Explorer",
+    "ExplorerState",
+    "ExplorerStateError",
+    "explore",
+    "EstimatorPanel",
+    "RelayHeatmap",
+    "RelayGraph",
+    "KnockoutPanel",
+]

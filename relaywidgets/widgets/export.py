@@ -1,0 +1,88 @@
+"""Static pictures of the explorer's current view with matplotlib (for papers and reports)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ._style import CURRENT_COLOR, DROP_COLOR, INTACT_COLOR
+from .state import ExplorerState, concept_title
+
+__all__ = ["explorer_figure", "save_figure"]
+
+
+def explorer_figure(state: ExplorerState) -> Any:
+    """A matplotlib Figure of the selected concept's contribution map and the per-class accuracy.
+
+    Left: contribution (bits) of every node at every step, relay cells dotted (filled where the step is
+    significant), the selected step outlined. Right (when a model is present): per-class accuracy,
+    intact and with the current knockout.
+    """
+    from matplotlib.figure import Figure
+
+    with_bars = state.has_model and len(state.per_class_accuracy) > 0
+    fig = Figure(figsize=(11 if with_bars else 7, 4.8), layout="constrained")
+    axes = fig.subplots(1, 2 if with_bars else 1, squeeze=False, width_ratios=[1.5, 1] if with_bars else None)[0]
+    ax = axes[0]
+    relays = state.relays
+    if relays is None or state.concept not in state.concepts:
+        ax.text(0.5, 0.5, "no relay map yet", ha="center", va="center", transform=ax.transAxes)
+        ax.set_axis_off()
+    else:
+        sel = relays.sel(concept=state.concept)
+        contrib = sel["contribution"].transpose("node", "time").values.astype(float)
+        is_relay = sel["is_relay"].transpose("node", "time").values.astype(bool)
+        nodes = [str(n) for n in relays["node"].values]
+        times = [int(t) for t in relays["time"].values]
+        image = ax.imshow(contrib, aspect="auto", cmap="Blues", interpolation="nearest", vmin=0.0)
+        fig.colorbar(image, ax=ax, label="contribution (bits)")
+        if "p_value" in sel:
+            with np.errstate(invalid="ignore"):
+                sig = np.nan_to_num(sel["p_value"].values.astype(float), nan=1.0) < state.alpha
+        else:
+            sig = np.zeros(len(times), dtype=bool)
+        rows, cols = np.nonzero(is_relay)
+        ax.scatter(cols[sig[cols]], rows[sig[cols]], s=24, facecolor="#111111", edgecolor="white",
+                   label="relay (significant step)")
+        ax.scatter(cols[~sig[cols]], rows[~sig[cols]], s=24, facecolor="none", edgecolor="#111111",
+                   label="relay (step not significant)")
+        if state.time in times:
+            ax.axvline(times.index(state.time), color="#d62728", alpha=0.6, lw=2)
+        ax.set_xticks(range(len(times)), [str(t) for t in times])
+        ax.set_yticks(range(len(nodes)), nodes, fontsize=7 if len(nodes) > 20 else 9)
+        ax.set_xlabel("time step")
+        ax.set_ylabel("node")
+        n = len(state.relay_nodes())
+        ax.set_title(f"{concept_title(state.concept)}: {n} relay node{'s' if n != 1 else ''} at t={state.time}, "
+                     f"threshold {state.threshold:.2f}")
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, fontsize=7, frameon=False)
+    if with_bars:
+        bx = axes[1]
+        names = state.class_names
+        base = np.asarray(state.baseline_per_class_accuracy, dtype=float)
+        now = np.asarray(state.per_class_accuracy, dtype=float)
+        x = np.arange(len(base))
+        bx.bar(x - 0.2, base, 0.4, color=INTACT_COLOR, label="intact")
+        bx.bar(x + 0.2, now, 0.4, color=CURRENT_COLOR, label="with knockout")
+        drop = np.clip(np.nan_to_num(base - now), 0.0, None)
+        bx.bar(x + 0.2, drop, 0.4, bottom=now, color=DROP_COLOR, alpha=0.6, label="drop")
+        bx.set_xticks(x, names)
+        bx.set_ylim(0, 1.05)
+        bx.set_xlabel("class")
+        bx.set_ylabel("accuracy")
+        knocked = ", ".join(state.knocked_out) if state.knocked_out else "none"
+        bx.set_title(f"accuracy {state.accuracy:.3f} (intact {state.baseline_accuracy:.3f})\nknocked out: {knocked}",
+                     fontsize=9)
+        bx.legend(fontsize=7, loc="lower right")
+    return fig
+
+
+def save_figure(state: ExplorerState, path: str | os.PathLike, *, dpi: int = 150) -> Path:
+    """Write :func:`explorer_figure` to ``path`` (format from the suffix) and return the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    explorer_figure(state).savefig(path, dpi=dpi)
+    return path
