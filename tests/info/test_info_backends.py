@@ -1,0 +1,91 @@
+"""The torch counting backend gives the same joint states and numbers as numpy (CPU; CUDA if present)."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from relaywidgets.info import (
+    conditional_entropy,
+    conditional_mutual_information,
+    entropy,
+    joint_codes,
+    mutual_information,
+)
+
+def _same_partition(dense: np.ndarray, rows: np.ndarray) -> None:
+    """``dense`` labels the distinct rows of ``rows`` one-to-one and densely."""
+    _, inverse = np.unique(rows, axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    pairs = np.unique(np.column_stack([dense, inverse]), axis=0)
+    assert len(pairs) == len(np.unique(dense)) == len(np.unique(inverse))
+    assert dense.min() == 0 and dense.max() == len(np.unique(dense)) - 1
+
+
+CASES = {
+    "binary-64": lambda rng: rng.integers(0, 2, (500, 64), dtype=np.int8),
+    "binary-130": lambda rng: rng.integers(0, 2, (400, 130)).astype(bool),
+    "binary-5": lambda rng: rng.integers(0, 2, (300, 5), dtype=np.int64),
+    "small-ints": lambda rng: rng.integers(0, 5, (300, 7)),
+    "negative": lambda rng: rng.integers(-3, 2, (300, 4)),
+    "huge-range": lambda rng: np.column_stack(
+        [rng.integers(-(2**62), 2**62, 200), rng.integers(0, 3, 200), np.full(200, 2**40)]
+    ),
+    "wide-words": lambda rng: rng.integers(0, 2**20, (300, 9)),
+    "few-distinct-rows": lambda rng: np.repeat(rng.integers(0, 2, (4, 70), dtype=np.int8), 50, axis=0),
+}
+
+
+torch = pytest.importorskip("torch")
+DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+
+@pytest.fixture(params=["numpy-packing", "device-packing"])
+def packing(request, monkeypatch):
+    """Run with the CPU shortcut (numpy packs a zero-copy view) and with the accelerator code path."""
+    from relaywidgets.info.backends import TorchBackend
+
+    monkeypatch.setattr(TorchBackend, "numpy_on_cpu", request.param == "numpy-packing")
+    return request.param
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("case", list(CASES))
+def test_torch_joint_codes_partition(case, device, packing):
+    rows = CASES[case](np.random.default_rng(len(case)))
+    dense, n_states = joint_codes(rows, backend="torch", device=device)
+    assert isinstance(dense, torch.Tensor) and dense.device.type == device
+    assert n_states == len(np.unique(rows, axis=0))
+    _same_partition(dense.cpu().numpy(), rows)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("estimator", ["plugin", "miller-madow", "shrinkage"])
+def test_torch_and_numpy_give_the_same_numbers(estimator, device, packing):
+    rng = np.random.default_rng(5)
+    a = rng.integers(0, 2, (3000, 40), dtype=np.int8)
+    o = (a[:, 0] ^ a[:, 1]).astype(np.int64)
+    c = rng.integers(0, 3, (3000, 3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for fn, args in [
+            (entropy, (c,)),
+            (conditional_entropy, (o, c)),
+            (mutual_information, (a[:, :12], o)),
+            (conditional_mutual_information, (a, o, c)),
+            (conditional_mutual_information, (a[:, :2], o, a[:, 2:])),
+        ]:
+            ref = fn(*args, estimator=estimator)
+            got = fn(*args, estimator=estimator, backend="torch", device=device)
+            assert got == pytest.approx(ref, abs=1e-9)
+
+
+def test_torch_backend_accepts_tensors():
+    rng = np.random.default_rng(6)
+    codes = rng.integers(0, 2, (200, 30), dtype=np.int8)
+    dense, n = joint_codes(torch.from_numpy(codes), backend="torch")
+    ref, n_ref = joint_codes(codes)
+    assert n == n_ref
+    _same_partition(dense.numpy(), codes)
