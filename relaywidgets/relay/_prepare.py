@@ -1,0 +1,306 @@
+"""Reading a recording for relay analysis: parameter checks, selections, outputs and state codes.
+
+Shared by :func:`~relaywidgets.relay.find_relays` and :func:`~relaywidgets.relay.relay_information`.
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+import xarray as xr
+
+from ..errors import InputError, RecordingError
+from ..info import UndersamplingWarning, discretize, discretizers, get_estimator
+from ..info import Estimator
+from ._counts import DISCRETE_FAST
+
+__all__ = [
+    "check_rec",
+    "resolve_nodes",
+    "resolve_times",
+    "resolve_concepts",
+    "resolve_estimator",
+    "state_codes",
+    "Slice",
+    "time_slice",
+    "output_codes",
+    "warn_constant_outputs",
+    "warn_undersampled",
+    "SOURCES",
+]
+
+SOURCES = ("input", "label")
+
+
+class ConstantOutputWarning(UserWarning):
+    """The output variable of a concept is constant, so every relay information is 0 bits."""
+
+
+def check_rec(rec: Any) -> xr.Dataset:
+    """Run the recording contract check (imported lazily: the recording module imports torch)."""
+    if not isinstance(rec, xr.Dataset):
+        raise RecordingError(
+            f"A recording must be an xarray.Dataset; got {type(rec).__name__}. Make recordings with "
+            "relaywidgets.record(model, X, y) or relaywidgets.testing.make_recording(...)."
+        )
+    from ..recording import check_recording
+
+    return check_recording(rec)
+
+
+def _is_int(x: Any) -> bool:
+    return isinstance(x, numbers.Integral) and not isinstance(x, (bool, np.bool_))
+
+
+def resolve_nodes(rec: xr.Dataset, nodes: Any, owner: str) -> np.ndarray:
+    """Positions along ``node`` of ``nodes`` (labels or integer positions; None = every node)."""
+    labels = [str(v) for v in rec["node"].values]
+    n = len(labels)
+    if nodes is None:
+        return np.arange(n)
+    if isinstance(nodes, (str, numbers.Integral)) and not isinstance(nodes, bool):
+        nodes = [nodes]
+    items = list(nodes)
+    index = {lab: i for i, lab in enumerate(labels)}
+    pos = []
+    for item in items:
+        if isinstance(item, str):
+            if item not in index:
+                raise InputError(
+                    f"Node {item!r} is not in the recording. Its nodes are {_preview(labels)}; pass labels "
+                    "like these or integer positions 0 .. " + str(n - 1) + "."
+                )
+            pos.append(index[item])
+        elif _is_int(item):
+            if not 0 <= int(item) < n:
+                raise InputError(
+                    f"Node position {int(item)} is out of range; the recording has {n} nodes (0 .. {n - 1})."
+                )
+            pos.append(int(item))
+        else:
+            raise InputError(
+                f"The 'nodes' parameter of {owner} must hold node labels (str) or positions (int). "
+                f"Got {item!r} instead."
+            )
+    if len(set(pos)) != len(pos):
+        raise InputError(f"The 'nodes' parameter of {owner} lists a node twice: {items}.")
+    return np.asarray(pos, dtype=np.int64)
+
+
+def _preview(values: Sequence[Any], limit: int = 6) -> str:
+    shown = ", ".join(repr(v) for v in list(values)[:limit])
+    return f"[{shown}{', ...' if len(values) > limit else ''}] ({len(values)} in all)"
+
+
+def resolve_times(rec: xr.Dataset, times: Any, owner: str) -> np.ndarray:
+    """Positions along ``time`` of the time coordinates ``times`` (None = every step)."""
+    coord = np.asarray(rec["time"].values)
+    if times is None:
+        return np.arange(coord.size)
+    scalar = _is_int(times)
+    items = [times] if scalar else list(times)
+    pos = []
+    for t in items:
+        if not _is_int(t):
+            raise InputError(
+                f"The 'time' parameter of {owner} must hold integer time steps. Got {t!r} instead."
+            )
+        hit = np.flatnonzero(coord == int(t))
+        if hit.size == 0:
+            raise InputError(
+                f"Time step {int(t)} is not in the recording; its steps run {int(coord.min())} .. "
+                f"{int(coord.max())}."
+            )
+        pos.append(int(hit[0]))
+    if len(set(pos)) != len(pos):
+        raise InputError(f"The 'times' parameter of {owner} lists a step twice: {items}.")
+    return np.asarray(pos, dtype=np.int64)
+
+
+def concept_names(rec: xr.Dataset) -> list[str]:
+    """Labels of the class concepts: the class names when unique, else ``"class {i}"``."""
+    n = rec.sizes["class"]
+    if "class_name" in rec.coords:
+        names = [str(v) for v in rec["class_name"].values]
+        if len(set(names)) == n and "all" not in names and all(names):
+            return names
+    return [f"class {i}" for i in range(n)]
+
+
+def resolve_concepts(rec: xr.Dataset, concepts: Any, owner: str) -> list[tuple[str, int]]:
+    """(label, class index) per concept; the index is -1 for ``"all"`` (the decision itself)."""
+    names = concept_names(rec)
+    n = len(names)
+    if concepts is None:
+        return [(names[i], i) for i in range(n)]
+    if isinstance(concepts, (str, numbers.Integral)) and not isinstance(concepts, bool):
+        concepts = [concepts]
+    out = []
+    for c in concepts:
+        if isinstance(c, str):
+            if c == "all":
+                out.append(("all", -1))
+            elif c in names:
+                out.append((c, names.index(c)))
+            else:
+                raise InputError(
+                    f"Concept {c!r} is not a class of the recording. Use a class index 0 .. {n - 1}, a "
+                    f"class name from {_preview(names)}, or 'all' for the whole decision."
+                )
+        elif _is_int(c):
+            if not 0 <= int(c) < n:
+                raise InputError(
+                    f"Concept {int(c)} is not a class of the recording; its classes are 0 .. {n - 1} "
+                    "(or use 'all' for the whole decision)."
+                )
+            out.append((names[int(c)], int(c)))
+        else:
+            raise InputError(
+                f"The 'concept' parameter of {owner} must be a class index, a class name or 'all'. "
+                f"Got {c!r} instead."
+            )
+    labels = [lab for lab, _ in out]
+    if len(set(labels)) != len(labels):
+        raise InputError(f"The 'concepts' parameter of {owner} lists a concept twice: {list(concepts)}.")
+    return out
+
+
+def resolve_estimator(estimator: Any) -> tuple[Estimator, bool]:
+    """The estimator object and whether the fast counting search applies to it."""
+    est = get_estimator(estimator)
+    fast = est.kind == "discrete" and est.name in DISCRETE_FAST and type(est).__module__.startswith(
+        "relaywidgets.info"
+    )
+    return est, fast
+
+
+def state_codes(hidden: xr.DataArray, discretizer: Any, owner: str) -> np.ndarray:
+    """int8 codes (node, time, sample) of ``hidden``; -1 where the activation is NaN."""
+    if callable(discretizer) and not isinstance(discretizer, str):
+        codes = discretizer(hidden)
+        codes = np.asarray(getattr(codes, "values", codes))
+        if codes.shape != hidden.shape or codes.dtype.kind not in "iu":
+            raise InputError(
+                f"The discretizer callable must return integer codes of shape {hidden.shape} "
+                f"(node, time, sample); got dtype {codes.dtype} and shape {codes.shape}."
+            )
+        return codes.astype(np.int8)
+    if not isinstance(discretizer, str) or discretizer not in discretizers():
+        listed = ", ".join(repr(k) for k in discretizers())
+        raise InputError(
+            f"The 'discretizer' parameter of {owner} must be one of {listed} or a callable. "
+            f"Got {discretizer!r} instead."
+        )
+    return np.asarray(discretize(hidden, discretizer).values)
+
+
+@dataclass
+class Slice:
+    """The samples valid at one time step and what the search needs of them."""
+
+    time: int
+    samples: np.ndarray  # positions along 'sample' with length > t
+    codes: np.ndarray | None  # (sample, node) int8 state codes, or None for continuous estimators
+    values: np.ndarray | None  # (sample, node) float64 activations, continuous estimators only
+    levels: int  # 1 + largest code
+    log2_levels: np.ndarray  # per node log2(number of observed states)
+
+
+def time_slice(
+    t_pos: int, t_label: int, length: np.ndarray, codes: np.ndarray | None, hidden: np.ndarray | None
+) -> Slice:
+    """Cut out time step ``t_pos`` for the samples still running then (``length > t``)."""
+    samples = np.flatnonzero(length > t_label)
+    c = v = None
+    levels, log2_levels = 1, np.zeros(0)
+    if codes is not None:
+        c = np.ascontiguousarray(codes[:, t_pos, samples].T)
+        if c.size and c.min() < 0:
+            bad = int((c < 0).any(axis=1).sum())
+            raise RecordingError(
+                f"At time step {t_label}, {bad} sample(s) that have not ended (length > {t_label}) hold NaN "
+                "activations. A recording must be NaN exactly after each sample's length; re-record it or "
+                "fix 'length'."
+            )
+        levels = int(c.max()) + 1 if c.size else 1
+        present = np.stack([(c == v_).any(axis=0) for v_ in range(levels)]) if c.size else np.ones((1, 0), bool)
+        log2_levels = np.log2(np.maximum(present.sum(axis=0), 1)).astype(np.float64)
+    if hidden is not None:
+        v = np.ascontiguousarray(hidden[:, t_pos, samples].T).astype(np.float64)
+        if v.size and np.isnan(v).any():
+            raise RecordingError(
+                f"At time step {t_label}, samples that have not ended hold NaN activations. A recording "
+                "must be NaN exactly after each sample's length; re-record it or fix 'length'."
+            )
+    return Slice(t_label, samples, c, v, levels, log2_levels)
+
+
+def output_codes(prediction: np.ndarray, cls: int) -> tuple[np.ndarray, int]:
+    """Dense output codes: O_c = (prediction == c) for a class, the decision itself for ``-1``."""
+    if cls >= 0:
+        o = (prediction == cls).astype(np.int64)
+        return o, 2
+    _, o = np.unique(prediction, return_inverse=True)
+    return o.reshape(-1).astype(np.int64), int(o.max()) + 1 if o.size else 1
+
+
+def dense_labels(label: np.ndarray) -> tuple[np.ndarray, int]:
+    _, y = np.unique(label, return_inverse=True)
+    return y.reshape(-1).astype(np.int64), int(y.max()) + 1 if y.size else 1
+
+
+def warn_constant_outputs(constant: dict[str, list[int]], n_times: int, stacklevel: int = 3) -> None:
+    """One warning listing the concepts whose output variable is constant."""
+    if not constant:
+        return
+    parts = []
+    for name, times in constant.items():
+        where = "at every step" if len(times) == n_times else f"at step(s) {times[:8]}{'...' if len(times) > 8 else ''}"
+        parts.append(f"{name!r} {where}")
+    warnings.warn(
+        "The network's decision for concept(s) " + "; ".join(parts) + " is the same for every sample "
+        "(the class is never or always predicted), so the output variable carries no information and "
+        "the relay information is 0 bits there: no relays are reported. Use samples with more varied "
+        "predictions, or another concept.",
+        ConstantOutputWarning,
+        stacklevel=stacklevel,
+    )
+
+
+def warn_undersampled(worst: tuple[float, int, int, int] | None, stacklevel: int = 3) -> None:
+    """Warn when the node set has more possible joint states than there are samples.
+
+    ``worst`` is (log2 of the number of joint states, samples, nodes, time step) at the worst step.
+    """
+    if worst is None:
+        return
+    log2_states, n_samples, n_nodes, t = worst
+    warnings.warn(
+        f"At time step {t} the {n_nodes} nodes have {2.0 ** log2_states:,.4g} possible joint states "
+        f"(2^{log2_states:.1f}) but only {n_samples:,} samples, so plug-in entropies of large node sets "
+        "are biased low and the relay information falls along the elimination path even for irrelevant "
+        "nodes. Check 'null_mean' and 'significant' (n_perm > 0), use fewer nodes or more samples, or a "
+        "bias-corrected or continuous estimator ('miller-madow', 'shrinkage', 'gcmi', 'ksg').",
+        UndersamplingWarning,
+        stacklevel=stacklevel,
+    )
+
+
+def check_threshold(threshold: Any, owner: str) -> float:
+    ok = isinstance(threshold, numbers.Real) and not isinstance(threshold, bool) and 0.0 <= float(threshold) <= 1.0
+    if not ok:
+        raise InputError(f"The 'threshold' parameter of {owner} must be a float in [0, 1]. Got {threshold!r} instead.")
+    return float(threshold)
+
+
+def check_source(source: Any, owner: str) -> str:
+    if not isinstance(source, str) or source not in SOURCES:
+        raise InputError(
+            f"The 'source' parameter of {owner} must be one of 'input', 'label'. Got {source!r} instead."
+        )
+    return source
+

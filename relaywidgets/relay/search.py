@@ -1,0 +1,373 @@
+"""The relay map of a recording: greedy relay sets for every concept and time step (METHOD.md)."""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+from datetime import datetime, timezone
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from .._version import __version__
+from ..errors import InputError
+from . import _prepare as prep
+from ._ops import NumpyOps, resolve_ops
+from ._slice import DiscreteSlice, GenericSlice, SliceResult, relay_cut
+
+__all__ = ["find_relays", "RESULT_FORMAT"]
+
+RESULT_FORMAT = "relays/1"
+_TINY = 1e-12
+
+
+def find_relays(
+    rec: xr.Dataset,
+    *,
+    concepts: Any = None,
+    times: Any = None,
+    nodes: Any = None,
+    estimator: Any = "plugin",
+    discretizer: Any = "two-means",
+    threshold: float = 0.9,
+    n_perm: int = 100,
+    alpha: float = 0.05,
+    seed: int = 0,
+    device: Any = "auto",
+    progress: bool = True,
+    source: str = "input",
+    early_stop: bool = False,
+) -> xr.Dataset:
+    """Find the information relays of every concept at every time step.
+
+    For each concept c and step t the greedy shrinking-subset search (METHOD.md) starts from all
+    nodes and repeatedly removes the node whose removal keeps the most relay information
+    ``I_R(R) = H(O_c | h_t[Z]) - H(O_c | h_t[N])`` (Z the removed nodes), recording the whole curve.
+    The relay set is the smallest set on that path holding ``threshold`` of the total
+    ``I_R(N)``; :func:`relays_at` re-derives it for another threshold without recomputing.
+
+    Parameters
+    ----------
+    rec : xarray.Dataset
+        A recording (docs/recording.md).
+    concepts : int, str or sequence, optional
+        Class indices, class names, and/or ``"all"`` (the whole decision). Default: every class.
+    times : int or sequence of int, optional
+        Time steps (values of the ``time`` coordinate). Default: every step. At step t only the
+        samples with ``length > t`` are used.
+    nodes : sequence of str or int, optional
+        Node labels or positions making up the node set N. Default: every node.
+    estimator : str or Estimator, default "plugin"
+        ``"plugin"``, ``"miller-madow"``, ``"shrinkage"`` (discrete: activations are coarse-grained
+        with ``discretizer`` and counted by the fast search), ``"gcmi"``, ``"ksg"`` (continuous: raw
+        activations, one estimator call per candidate set), or an estimator object.
+    discretizer : str or callable, default "two-means"
+        Coarse-graining for discrete estimators (see :func:`relaywidgets.info.discretizers`), or a
+        function mapping the ``hidden`` DataArray to int codes of the same shape.
+    threshold : float in [0, 1], default 0.9
+        Fraction of the total relay information the relay set must keep.
+    n_perm : int, default 100
+        Permutations of the output for the null (0 skips the test: ``p_value`` is NaN and
+        ``significant`` False).
+    alpha : float in (0, 1), default 0.05
+        Significance level.
+    seed : int, default 0
+        Seeds the permutations.
+    device : {"auto", "numpy", "cpu", "cuda"} or torch.device, default "auto"
+        Backend of the discrete search: ``"auto"`` is torch on CUDA when a GPU is visible and numpy
+        otherwise; ``"cpu"`` runs the torch code on the CPU.
+    progress : bool, default True
+        Show a progress bar over (concept, time) (tqdm.auto).
+    source : {"input", "label"}, default "input"
+        ``"input"``: X is the whole input sequence, so ``I(X; O | W) = H(O | W)`` (deterministic
+        network). ``"label"``: X is the true label, ``I(Y; O | W)`` is estimated.
+    early_stop : bool, default False
+        Stop each search once the remaining relay information is at the null floor (the null mean
+        of the total, needs ``n_perm > 0``); later curve values are NaN and the remaining nodes are
+        ranked by marginal information. Searches always end early, exactly, when nothing is left
+        to decide (see docs/method.md).
+
+    Returns
+    -------
+    xarray.Dataset
+        Dims ``concept``, ``time``, ``node``, ``step`` (``step`` = number of nodes removed,
+        0 .. n). Variables (bits unless stated):
+
+        - ``is_relay`` (concept, time, node) bool; ``contribution`` (loss of I_R when the node was
+          removed); ``elimination_rank`` (0 = removed first); ``aggregated_score`` (in [0, 1]);
+          ``marginal_mi`` (I(O; h[n])); ``unique_relay`` (I_R({n}));
+        - ``total`` (I_R(N)), ``relay_size``, ``p_value``, ``null_mean`` (null of the total),
+          ``p_value_relay``, ``null_mean_relay`` (null of the relay set's I_R), ``significant``
+          (concept, time);
+        - ``curve`` (concept, time, step): I_R after each removal; ``removed`` (concept, time,
+          step): node position removed at that step (-1 at step 0).
+
+        Attributes record the parameters and the recording's attributes (clashing names get a
+        ``recording_`` prefix).
+
+    Examples
+    --------
+    >>> from relaywidgets.testing import planted_relay
+    >>> from relaywidgets.relay import find_relays
+    >>> rec, truth = planted_relay("and", n_nodes=5, n_samples=1000)
+    >>> res = find_relays(rec, concepts=[1], n_perm=20, progress=False)
+    >>> sorted(res.node.values[res.is_relay.sel(concept="1", time=0).values].tolist())
+    ['l0.h0', 'l0.h1']
+    """
+    owner = "find_relays"
+    rec = prep.check_rec(rec)
+    threshold = prep.check_threshold(threshold, owner)
+    n_perm = _check_int(n_perm, "n_perm", owner, 0)
+    seed = _check_int(seed, "seed", owner, 0)
+    ok_alpha = isinstance(alpha, numbers.Real) and not isinstance(alpha, bool) and 0.0 < float(alpha) < 1.0
+    if not ok_alpha:
+        raise InputError(f"The 'alpha' parameter of {owner} must be a float in (0, 1). Got {alpha!r} instead.")
+    alpha = float(alpha)
+    source = prep.check_source(source, owner)
+    for name, flag in (("progress", progress), ("early_stop", early_stop)):
+        if not isinstance(flag, (bool, np.bool_)):
+            raise InputError(f"The {name!r} parameter of {owner} must be a bool. Got {flag!r} instead.")
+    if early_stop and n_perm == 0:
+        raise InputError("early_stop=True stops at the null floor, which needs n_perm > 0; pass n_perm=100 or so.")
+    node_pos = prep.resolve_nodes(rec, nodes, owner)
+    time_pos = prep.resolve_times(rec, times, owner)
+    concept_list = prep.resolve_concepts(rec, concepts, owner)
+    est, fast = prep.resolve_estimator(estimator)
+    ops = resolve_ops(device) if fast else NumpyOps()
+    if len(node_pos) == 0:
+        raise InputError(f"The 'nodes' parameter of {owner} selects no node; pass at least one.")
+
+    hidden = rec["hidden"].isel(node=node_pos, time=time_pos)
+    discrete = est.kind == "discrete"
+    codes = prep.state_codes(hidden, discretizer, owner) if discrete else None
+    values = None if discrete else np.asarray(hidden.values)
+    length = np.asarray(rec["length"].values)
+    prediction = np.asarray(rec["prediction"].values)
+    label_all = np.asarray(rec["label"].values)
+    time_labels = np.asarray(rec["time"].values)[time_pos]
+
+    C, T, n = len(concept_list), len(time_pos), len(node_pos)
+    arrays = _allocate(C, T, n)
+    constant: dict[str, list[int]] = {}
+    worst: tuple[float, int, int, int] | None = None
+    perm_cache: dict[bytes, np.ndarray] = {}
+
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=C * T, desc="relays", unit="step")
+    try:
+        for ti in range(T):
+            t_label = int(time_labels[ti])
+            sl = prep.time_slice(ti, t_label, length, codes, values)
+            n_s = sl.samples.size
+            if n_s < 2:
+                warnings.warn(
+                    f"Time step {t_label} has {n_s} sample(s) still running (length > {t_label}); "
+                    "nothing is estimated there (NaN).",
+                    UserWarning,
+                    stacklevel=2,
+                )
+                if bar is not None:
+                    bar.update(C)
+                continue
+            label = None
+            if source == "label":
+                label, _ = prep.dense_labels(label_all[sl.samples])
+            if discrete:
+                log2_states = float(sl.log2_levels.sum())
+                excess = log2_states - np.log2(n_s)
+                if excess > 0 and (worst is None or excess > worst[0] - np.log2(worst[1])):
+                    worst = (log2_states, n_s, n, t_label)
+                if fast:
+                    engine: Any = DiscreteSlice(sl.codes, sl.levels, sl.log2_levels, est.name, ops, label)
+                else:
+                    engine = GenericSlice(est, sl.codes.astype(np.int64), label)
+            else:
+                engine = GenericSlice(est, sl.values, label)
+            perms = _perms(perm_cache, sl.samples, n_perm, seed) if n_perm else None
+            pred = prediction[sl.samples]
+            for ci, (cname, cls) in enumerate(concept_list):
+                out, n_out = prep.output_codes(pred, cls)
+                if np.unique(out).size < 2:
+                    constant.setdefault(cname, []).append(t_label)
+                    _store_constant(arrays, ci, ti, n, n_perm)
+                else:
+                    res = engine.analyse(out, n_out, threshold=threshold, perms=perms, floor_from_null=early_stop)
+                    _store(arrays, ci, ti, res, threshold, alpha, n_perm)
+                if bar is not None:
+                    bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+    prep.warn_constant_outputs(constant, T)
+    prep.warn_undersampled(worst)
+
+    attrs = {
+        "relaywidgets_format": RESULT_FORMAT,
+        "relaywidgets_version": __version__,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "estimator": est.name,
+        "estimator_params": repr(est),
+        "discretizer": (discretizer if isinstance(discretizer, str) else repr(discretizer)) if discrete else "",
+        "threshold": threshold,
+        "tested_threshold": threshold,
+        "alpha": alpha,
+        "n_perm": n_perm,
+        "seed": seed,
+        "source": source,
+        "early_stop": int(bool(early_stop)),
+        "device": str(getattr(ops, "device", "numpy")),
+    }
+    for key, value in rec.attrs.items():
+        attrs[f"recording_{key}" if key in attrs or key in ("relaywidgets_format",) else key] = value
+    return _dataset(rec, arrays, concept_list, time_labels, node_pos, attrs)
+
+
+def _check_int(value: Any, name: str, owner: str, low: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+        raise InputError(f"The {name!r} parameter of {owner} must be an int in [{low}, inf). Got {value!r} instead.")
+    return int(value)
+
+
+def _perms(cache: dict[bytes, np.ndarray], samples: np.ndarray, n_perm: int, seed: int) -> np.ndarray:
+    """Seeded permutations of the samples running at a step, shared by every concept and step with
+    the same samples (so concepts are tested against the same shuffles)."""
+    key = samples.tobytes()
+    if key not in cache:
+        rng = np.random.default_rng([seed, samples.size])
+        cache[key] = np.argsort(rng.random((n_perm, samples.size)), axis=1)
+    return cache[key]
+
+
+def _allocate(C: int, T: int, n: int) -> dict[str, np.ndarray]:
+    f3 = lambda: np.full((C, T, n), np.nan)  # noqa: E731
+    f2 = lambda: np.full((C, T), np.nan)  # noqa: E731
+    return {
+        "is_relay": np.zeros((C, T, n), dtype=bool),
+        "contribution": f3(),
+        "elimination_rank": np.full((C, T, n), -1, dtype=np.int64),
+        "aggregated_score": f3(),
+        "marginal_mi": f3(),
+        "unique_relay": f3(),
+        "total": f2(),
+        "relay_size": np.zeros((C, T), dtype=np.int64),
+        "p_value": f2(),
+        "null_mean": f2(),
+        "p_value_relay": f2(),
+        "null_mean_relay": f2(),
+        "significant": np.zeros((C, T), dtype=bool),
+        "curve": np.full((C, T, n + 1), np.nan),
+        "removed": np.full((C, T, n + 1), -1, dtype=np.int64),
+    }
+
+
+def aggregated_scores(curve: np.ndarray, rank: np.ndarray) -> np.ndarray:
+    """Aggregated relay score of every node from the path (METHOD.md), normalised to max 1.
+
+    The node removed at step ``r + 1`` (rank r) was in R at the start of steps 1 .. r + 1; its
+    score sums ``I_R(N) - I_R(after step i)`` over those steps. NaN curve values (after an early
+    stop) count as no loss.
+    """
+    loss = np.nan_to_num(curve[0] - curve[1:], nan=0.0)  # loss after step i = 1..n
+    cum = np.cumsum(loss)
+    score = cum[rank]
+    top = score.max() if score.size else 0.0
+    return score / top if top > _TINY else np.zeros_like(score)
+
+
+def _store(
+    arrays: dict[str, np.ndarray], ci: int, ti: int, res: SliceResult, threshold: float, alpha: float, n_perm: int
+) -> None:
+    n = res.order.size
+    rank = np.empty(n, dtype=np.int64)
+    rank[res.order] = np.arange(n)
+    curve = res.curve
+    total = float(curve[0])
+    cut = relay_cut(curve, total, threshold)
+    arrays["curve"][ci, ti] = curve
+    arrays["removed"][ci, ti, 1:] = res.order
+    arrays["elimination_rank"][ci, ti] = rank
+    arrays["contribution"][ci, ti] = curve[rank] - curve[rank + 1]
+    arrays["aggregated_score"][ci, ti] = aggregated_scores(curve, rank)
+    arrays["marginal_mi"][ci, ti] = res.marginal
+    arrays["unique_relay"][ci, ti] = res.unique
+    arrays["total"][ci, ti] = total
+    arrays["is_relay"][ci, ti] = rank >= cut
+    arrays["relay_size"][ci, ti] = n - cut
+    if n_perm:
+        arrays["p_value"][ci, ti] = res.p_value
+        arrays["null_mean"][ci, ti] = res.null_mean
+        arrays["p_value_relay"][ci, ti] = res.p_value_relay
+        arrays["null_mean_relay"][ci, ti] = res.null_mean_relay
+        arrays["significant"][ci, ti] = res.p_value < alpha
+
+
+def _store_constant(arrays: dict[str, np.ndarray], ci: int, ti: int, n: int, n_perm: int) -> None:
+    """A constant output: every information is 0, no relay, nothing significant."""
+    arrays["curve"][ci, ti] = 0.0
+    arrays["removed"][ci, ti, 1:] = np.arange(n)
+    arrays["elimination_rank"][ci, ti] = np.arange(n)
+    for key in ("contribution", "aggregated_score", "marginal_mi", "unique_relay"):
+        arrays[key][ci, ti] = 0.0
+    arrays["total"][ci, ti] = 0.0
+    if n_perm:
+        arrays["p_value"][ci, ti] = 1.0
+        arrays["null_mean"][ci, ti] = 0.0
+        arrays["p_value_relay"][ci, ti] = 1.0
+        arrays["null_mean_relay"][ci, ti] = 0.0
+
+
+_DESCRIPTIONS = {
+    "is_relay": ("relay set member at the threshold", ""),
+    "contribution": ("loss of relay information when the node was removed", "bit"),
+    "elimination_rank": ("removal order (0 = removed first)", ""),
+    "aggregated_score": ("aggregated relay score, normalised to max 1", ""),
+    "marginal_mi": ("marginal information I(O; h[n])", "bit"),
+    "unique_relay": ("unique relay information I_R({n})", "bit"),
+    "total": ("relay information of all nodes I_R(N)", "bit"),
+    "relay_size": ("number of nodes in the relay set", ""),
+    "p_value": ("permutation p-value of the total I_R(N)", ""),
+    "null_mean": ("null mean (bias floor) of the total I_R(N)", "bit"),
+    "p_value_relay": ("permutation p-value of the relay set's I_R (at tested_threshold)", ""),
+    "null_mean_relay": ("null mean (bias floor) of the relay set's I_R", "bit"),
+    "significant": ("p_value < alpha", ""),
+    "curve": ("relay information I_R after `step` removals", "bit"),
+    "removed": ("node position removed at this step (-1 at step 0)", ""),
+}
+
+
+def _dataset(
+    rec: xr.Dataset,
+    arrays: dict[str, np.ndarray],
+    concept_list: list[tuple[str, int]],
+    time_labels: np.ndarray,
+    node_pos: np.ndarray,
+    attrs: dict[str, Any],
+) -> xr.Dataset:
+    n = len(node_pos)
+    dims3 = ("concept", "time", "node")
+    dims2 = ("concept", "time")
+    dims_s = ("concept", "time", "step")
+    data_vars = {}
+    for key, arr in arrays.items():
+        dims = dims_s if key in ("curve", "removed") else dims3 if arr.ndim == 3 else dims2
+        long_name, units = _DESCRIPTIONS[key]
+        var_attrs = {"long_name": long_name}
+        if units:
+            var_attrs["units"] = units
+        data_vars[key] = (dims, arr, var_attrs)
+    coords = {
+        "concept": ("concept", np.array([c for c, _ in concept_list], dtype=str)),
+        "concept_class": ("concept", np.array([k for _, k in concept_list], dtype=np.int64)),
+        "time": ("time", time_labels.astype(np.int64)),
+        "node": ("node", np.asarray(rec["node"].values)[node_pos].astype(str)),
+        "step": ("step", np.arange(n + 1, dtype=np.int64)),
+        "set_size": ("step", np.arange(n, -1, -1, dtype=np.int64)),
+    }
+    for extra in ("layer", "unit"):
+        if extra in rec.coords and rec[extra].dims == ("node",):
+            coords[extra] = ("node", np.asarray(rec[extra].values)[node_pos])
+    return xr.Dataset(data_vars, coords=coords, attrs=attrs)
