@@ -22,7 +22,7 @@ _LAZY = {
     "save": "relaywidgets.serialization",
     "load": "relaywidgets.serialization",
     "record": "relaywidgets.recording",
-    "check_recording": "relaywidgets.recording",
+    "check_recording": "relaywidgets.contract",
     "save_recording": "relaywidgets.recording",
     "load_recording": "relaywidgets.recording",
     "find_relays": "relaywidgets.relay",

@@ -13,6 +13,7 @@ import numpy as np
 import xarray as xr
 
 from ._version import __version__
+from .contract import RECORDING_FORMAT
 from .errors import InputError
 
 __all__ = [
@@ -22,7 +23,6 @@ __all__ = [
     "PLANTED_KINDS",
 ]
 
-RECORDING_FORMAT = "recording/1"
 PLANTED_KINDS = ("single", "and", "copies", "xor", "independent")
 
 

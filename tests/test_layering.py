@@ -30,3 +30,14 @@ def test_core_does_not_import_widgets(module):
 def test_info_does_not_need_torch():
     pytest.importorskip("relaywidgets.info")
     assert "torch" not in _loaded_after("import relaywidgets.info")
+
+
+def test_relay_analysis_on_numpy_never_loads_torch():
+    # device="auto" imports torch to ask whether CUDA is there; device="numpy" needs no torch at all.
+    code = (
+        "import sys; from relaywidgets.testing import planted_relay; from relaywidgets.relay import find_relays; "
+        "find_relays(planted_relay('single', n_samples=200, seed=0)[0], n_perm=0, progress=False, device='numpy'); "
+        "print('torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    assert out.stdout.strip().splitlines()[-1] == "False"

@@ -47,7 +47,7 @@ def check_rec(rec: Any) -> xr.Dataset:
             f"A recording must be an xarray.Dataset; got {type(rec).__name__}. Make recordings with "
             "relaywidgets.record(model, X, y) or relaywidgets.testing.make_recording(...)."
         )
-    from ..recording import check_recording
+    from ..contract import check_recording
 
     return check_recording(rec)
 

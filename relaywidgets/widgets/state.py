@@ -293,7 +293,7 @@ class ExplorerState(HasTraits):
     def _check_recording(self, proposal: Any) -> Any:
         rec = proposal["value"]
         if rec is not None:
-            from ..recording import check_recording
+            from ..contract import check_recording
 
             check_recording(rec)
         return rec
