@@ -19,7 +19,16 @@ if TYPE_CHECKING:  # pragma: no cover
     import torch
     import xarray as xr
 
-__all__ = ["Knockout", "KnockoutPlan", "compile_knockouts", "parse_node_label", "node_label", "KNOCKOUT_VALUES"]
+__all__ = [
+    "Knockout",
+    "KnockoutPlan",
+    "compile_knockouts",
+    "stack_knockouts",
+    "relay_units",
+    "parse_node_label",
+    "node_label",
+    "KNOCKOUT_VALUES",
+]
 
 KNOCKOUT_VALUES = ("zero", "mean", "median")
 _LABEL = re.compile(r"^l(\d+)\.h(\d+)$")
@@ -174,6 +183,151 @@ class Knockout:
         object.__setattr__(self, "value", value)
         object.__setattr__(self, "clamp_cell", bool(clamp_cell))
         object.__setattr__(self, "reference", reference)
+
+    @classmethod
+    def from_relays(
+        cls,
+        relays: "xr.Dataset",
+        concept: int | str,
+        time: int | Sequence[int] | None = None,
+        layer: int | None = None,
+        *,
+        times: TimeSpec = None,
+        value: str | float = "zero",
+        clamp_cell: bool = False,
+        reference: "xr.Dataset | None" = None,
+        significant_only: bool = True,
+    ) -> "Knockout":
+        """Knock out the relay set that a relay analysis found for one concept.
+
+        Parameters
+        ----------
+        relays : xarray.Dataset
+            Result of :func:`relaywidgets.find_relays` (or :func:`relaywidgets.relays_at`), with a boolean
+            ``is_relay (concept, time, node)`` variable.
+        concept : int or str
+            The concept: a value of the ``concept`` coordinate, or a class index.
+        time : int or sequence of int, optional
+            Analysis step(s), as values of the ``time`` coordinate (negative ints count from the last
+            analysed step). A single step takes its relay set; ``None`` (default) or a list takes the
+            union of the relay sets over those steps.
+        layer : int, optional
+            Keep the relays of this layer only. Needed when the relay set spans several layers
+            (one Knockout acts on one layer).
+        times, value, clamp_cell, reference
+            The knockout window and value, as in :class:`Knockout`. ``times`` is the window of steps at
+            which the units are clamped (default: every step), not the analysis step ``time``.
+        significant_only : bool, default True
+            Ignore steps whose relay set is not significant (when ``relays`` has a ``significant``
+            variable), so that the union does not pick up sets found in noise.
+
+        Returns
+        -------
+        Knockout
+            Empty (with a warning) when the selection holds no relay; an empty Knockout is a no-op.
+
+        Examples
+        --------
+        >>> ko = Knockout.from_relays(relays, concept=1, time=-1)  # doctest: +SKIP
+        """
+        by_layer, info = relay_units(relays, concept, time, significant_only=significant_only)
+        if layer is not None:
+            if not isinstance(layer, (int, np.integer)) or isinstance(layer, bool) or layer < 0:
+                raise KnockoutError(
+                    f"The 'layer' parameter of Knockout.from_relays must be an int >= 0. Got {layer!r} instead."
+                )
+            if int(layer) not in info["layers"]:
+                raise KnockoutError(
+                    f"The relays hold nodes of layer(s) {sorted(info['layers'])} only; got layer={layer}."
+                )
+            by_layer = {int(layer): by_layer.get(int(layer), [])}
+        nonempty = {lay: units for lay, units in by_layer.items() if units}
+        if len(nonempty) > 1:
+            raise KnockoutError(
+                f"The relay set of concept {info['concept']!r} spans layers {sorted(nonempty)}, but one Knockout "
+                "acts on one layer. Pass layer=... to pick one, or build one Knockout per layer "
+                "(a list of Knockouts combines)."
+            )
+        if nonempty:
+            ((lay, units),) = nonempty.items()
+        else:
+            lay = int(layer) if layer is not None else min(info["layers"], default=0)
+            units = []
+            warnings.warn(
+                f"The relay set of concept {info['concept']!r} at {info['when']} is empty; the Knockout does nothing.",
+                UserWarning,
+                stacklevel=2,
+            )
+        return cls(units, layer=lay, times=times, value=value, clamp_cell=clamp_cell, reference=reference)
+
+    @classmethod
+    def random_like(
+        cls,
+        spec: "Knockout",
+        seed: int | np.random.Generator | None,
+        *,
+        hidden_size: int | None = None,
+        exclude: Iterable[int] = (),
+    ) -> "Knockout":
+        """A Knockout of as many units as ``spec``, drawn uniformly from the same layer.
+
+        Window, value, ``clamp_cell`` and reference are copied from ``spec``, so a ``"mean"`` knockout of
+        random units sets each of them to its own mean.
+
+        Parameters
+        ----------
+        spec : Knockout
+            The knockout to match in size and layer.
+        seed : int, numpy.random.Generator or None
+            Seed of the draw; the same int gives the same units. Pass one Generator to several calls to
+            draw several different sets reproducibly.
+        hidden_size : int, optional
+            Units in the layer. Default: the ``hidden_size`` attribute of ``spec.reference``.
+        exclude : iterable of int, optional
+            Units never drawn (for example the relay set itself).
+
+        Returns
+        -------
+        Knockout
+
+        Examples
+        --------
+        >>> Knockout.random_like(Knockout([3, 5], layer=1), seed=0, hidden_size=8)
+        Knockout(nodes=(5, 7), layer=1, times=None, value='zero', clamp_cell=False)
+        """
+        if not isinstance(spec, Knockout):
+            raise KnockoutError(f"Knockout.random_like needs a Knockout to match; got {type(spec).__name__}.")
+        if hidden_size is None and spec.reference is not None:
+            hidden_size = getattr(spec.reference, "attrs", {}).get("hidden_size")
+        if hidden_size is None:
+            raise KnockoutError(
+                "Knockout.random_like needs the layer's size to draw from: pass hidden_size=model.hidden_size."
+            )
+        if not isinstance(hidden_size, (int, np.integer)) or isinstance(hidden_size, bool) or hidden_size < 1:
+            raise KnockoutError(
+                "The 'hidden_size' parameter of Knockout.random_like must be an int in [1, inf). "
+                f"Got {hidden_size!r} instead."
+            )
+        too_big = [u for u in spec.nodes if u >= hidden_size]
+        if too_big:
+            raise KnockoutError(f"Knockout node(s) {too_big} are out of range for a layer of {hidden_size} units.")
+        excluded = {int(u) for u in exclude}
+        pool = np.array([u for u in range(int(hidden_size)) if u not in excluded], dtype=np.int64)
+        if len(spec.nodes) > pool.size:
+            raise KnockoutError(
+                f"Cannot draw {len(spec.nodes)} random units from the {pool.size} unit(s) left in layer "
+                f"{spec.layer} after excluding {sorted(excluded)}."
+            )
+        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        units = np.sort(rng.choice(pool, size=len(spec.nodes), replace=False))
+        return cls(
+            units.tolist(),
+            layer=spec.layer,
+            times=spec.times,
+            value=spec.value,
+            clamp_cell=spec.clamp_cell,
+            reference=spec.reference,
+        )
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -348,3 +502,265 @@ def compile_knockouts(
         return None
     move = lambda d: {k: v.to(device) for k, v in d.items()}  # noqa: E731
     return KnockoutPlan(move(masks), move(values), move(cell_masks), move(cell_values), seq_len)
+
+
+def _concept_position(relays: "xr.Dataset", concept: Any) -> tuple[int, int]:
+    """Position of ``concept`` along the relays' ``concept`` dim and its class index (-1 for "all")."""
+    values = [v.item() if hasattr(v, "item") else v for v in relays["concept"].values]
+    keys = [str(v) for v in values]
+    index_coord = None
+    for name in ("concept_class", "class_index", "class"):
+        if name in relays.coords and relays[name].dims == ("concept",):
+            index_coord = [int(v) for v in relays[name].values]
+            break
+    pos = None
+    if isinstance(concept, (str, np.str_)) and str(concept) in keys:
+        pos = keys.index(str(concept))
+    elif isinstance(concept, (int, np.integer)) and not isinstance(concept, bool):
+        c = int(concept)
+        if index_coord is not None and c in index_coord:
+            pos = index_coord.index(c)
+        elif str(c) in keys:
+            pos = keys.index(str(c))
+        elif f"class {c}" in keys:
+            pos = keys.index(f"class {c}")
+    if pos is None:
+        raise KnockoutError(
+            f"Concept {concept!r} is not in the relay analysis; its concepts are {keys}. "
+            "Pass one of them or a class index."
+        )
+    if index_coord is not None:
+        return pos, index_coord[pos]
+    value = values[pos]
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        return pos, int(value)
+    text = str(value)
+    if text == "all":
+        return pos, -1
+    match = re.fullmatch(r"(?:class )?(\d+)", text)
+    if match:
+        return pos, int(match.group(1))
+    if "class_name" in relays.attrs:
+        names = [str(n) for n in np.atleast_1d(relays.attrs["class_name"])]
+        if text in names:
+            return pos, names.index(text)
+    return pos, -2  # a named concept whose class index the relays do not record
+
+
+def relay_units(
+    relays: "xr.Dataset",
+    concept: Any,
+    time: Any = None,
+    *,
+    significant_only: bool = True,
+) -> tuple[dict[int, list[int]], dict[str, Any]]:
+    """The relay units of one concept, by layer: the set at one step or the union over several.
+
+    Parameters
+    ----------
+    relays : xarray.Dataset
+        A relay analysis with ``is_relay (concept, time, node)``.
+    concept : int or str
+        A value of the ``concept`` coordinate or a class index.
+    time : int, sequence of int or None
+        Values of the ``time`` coordinate (negative ints count from the last analysed step);
+        ``None`` takes every analysed step.
+    significant_only : bool
+        Skip steps whose ``significant`` flag is False (when the variable exists).
+
+    Returns
+    -------
+    units : dict of int to list of int
+        Sorted unit indices per layer (every layer of the relays' nodes is a key).
+    info : dict
+        ``concept`` (its coordinate value), ``class_index`` (-1 for "all", -2 when unknown), ``times``
+        (the steps used), ``layers`` (all layers of the nodes) and ``when`` (text for messages).
+    """
+    import xarray as xr
+
+    if not isinstance(relays, xr.Dataset) or "is_relay" not in relays.data_vars:
+        raise KnockoutError(
+            f"relays must be the Dataset returned by relaywidgets.find_relays (with an 'is_relay' variable); "
+            f"got {type(relays).__name__}{' without is_relay' if isinstance(relays, xr.Dataset) else ''}."
+        )
+    is_relay = relays["is_relay"]
+    missing = {"concept", "time", "node"} - set(is_relay.dims)
+    if missing:
+        raise KnockoutError(f"relays['is_relay'] needs dims (concept, time, node); it lacks {sorted(missing)}.")
+    pos, class_index = _concept_position(relays, concept)
+    concept_value = relays["concept"].values[pos]
+    concept_value = concept_value.item() if hasattr(concept_value, "item") else concept_value
+    time_values = [int(t) for t in relays["time"].values]
+    if time is None:
+        t_pos = list(range(len(time_values)))
+    else:
+        requested = [time] if isinstance(time, (int, np.integer)) else list(time)
+        t_pos = []
+        for t in requested:
+            if not isinstance(t, (int, np.integer)) or isinstance(t, bool):
+                raise KnockoutError(f"The 'time' parameter must be an int, a list of ints or None. Got {t!r} instead.")
+            if int(t) in time_values:
+                t_pos.append(time_values.index(int(t)))
+            elif -len(time_values) <= t < 0:
+                t_pos.append(len(time_values) + int(t))
+            else:
+                shown = time_values if len(time_values) <= 8 else time_values[:3] + ["..."] + time_values[-3:]
+                raise KnockoutError(f"Step {int(t)} was not analysed; the relays cover steps {shown}.")
+    sel = is_relay.isel(concept=pos, time=t_pos).transpose("time", "node", ...)
+    flags = np.asarray(sel.values, dtype=bool).reshape(len(t_pos), sel.sizes["node"], -1).any(axis=2)
+    used = [time_values[i] for i in t_pos]
+    if significant_only and "significant" in relays.data_vars:
+        sig = relays["significant"].isel(concept=pos)
+        if "time" in sig.dims:
+            sig = sig.isel(time=t_pos).transpose("time", ...)
+            keep = np.asarray(sig.values, dtype=bool).reshape(len(t_pos), -1).all(axis=1)
+        else:
+            keep = np.full(len(t_pos), bool(np.all(sig.values)))
+        if flags.any() and not (flags[keep].any() if keep.any() else False):
+            warnings.warn(
+                f"The relay set(s) of concept {concept_value!r} at step(s) {used} are not significant; they are "
+                "left out. Pass significant_only=False to use them anyway.",
+                UserWarning,
+                stacklevel=3,
+            )
+        flags = flags[keep]
+        used = [u for u, k in zip(used, keep) if k]
+    node_mask = flags.any(axis=0) if flags.size else np.zeros(sel.sizes["node"], dtype=bool)
+    labels = [str(n) for n in relays["node"].values]
+    if "layer" in relays.coords and "unit" in relays.coords and relays["layer"].dims == ("node",):
+        layers = [int(v) for v in relays["layer"].values]
+        units = [int(v) for v in relays["unit"].values]
+    else:
+        parsed = [parse_node_label(lab) for lab in labels]
+        layers = [lay for lay, _ in parsed]
+        units = [u for _, u in parsed]
+    by_layer: dict[int, list[int]] = {lay: [] for lay in sorted(set(layers))}
+    for flag, lay, unit in zip(node_mask, layers, units):
+        if flag:
+            by_layer[lay].append(unit)
+    by_layer = {lay: sorted(u) for lay, u in by_layer.items()}
+    if time is not None and len(t_pos) == 1:
+        when = f"step {time_values[t_pos[0]]}"
+    else:
+        when = f"steps {used if len(used) <= 8 else f'{used[0]}..{used[-1]}'}"
+    info = {
+        "concept": concept_value,
+        "class_index": class_index,
+        "times": used,
+        "layers": sorted(set(layers)),
+        "when": when,
+        "labels": labels,
+        "node_layers": layers,
+        "node_units": units,
+    }
+    return by_layer, info
+
+
+def stack_knockouts(
+    knockout_sets: Sequence[Any],
+    repeats: int,
+    *,
+    seq_len: int,
+    hidden_size: int,
+    num_layers: int,
+    arch: str,
+    device: "torch.device | str" = "cpu",
+) -> KnockoutPlan | None:
+    """Compile several knockout sets into one plan whose masks are stacked along the batch dimension.
+
+    Rows ``j * repeats .. (j + 1) * repeats - 1`` of the batch are knocked out by ``knockout_sets[j]``,
+    so running a batch that repeats the same ``repeats`` sequences once per set evaluates every set in
+    one pass of the network.
+
+    Parameters
+    ----------
+    knockout_sets : sequence of (Knockout, list of Knockout or None)
+        One entry per block of rows; ``None`` or an empty list leaves the block intact.
+    repeats : int
+        Rows (sequences) per block.
+    seq_len, hidden_size, num_layers, arch, device
+        As in :func:`compile_knockouts`.
+
+    Returns
+    -------
+    KnockoutPlan or None
+        Masks of shape ``(time, len(knockout_sets) * repeats, hidden)``; ``None`` when nothing is clamped.
+        When every set of a layer clamps the same units at all its steps, and all sets share those steps
+        (the usual case: random sets with one window), the masks are stride-0 views over time, so memory
+        grows with the batch, not with batch x time.
+    """
+    import torch
+
+    n_sets = len(knockout_sets)
+    if not isinstance(repeats, (int, np.integer)) or repeats < 1:
+        raise KnockoutError(
+            f"The 'repeats' parameter of stack_knockouts must be an int in [1, inf). Got {repeats!r} instead."
+        )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # an empty set is a legitimate intact block here
+        plans = [
+            compile_knockouts(
+                ks if ks is not None else [],
+                seq_len=seq_len,
+                hidden_size=hidden_size,
+                num_layers=num_layers,
+                arch=arch,
+                device="cpu",
+            )
+            for ks in knockout_sets
+        ]
+    layers = sorted({lay for p in plans if p is not None for lay in (*p.masks, *p.cell_masks)})
+    if not layers:
+        return None
+    out: tuple[dict, dict, dict, dict] = ({}, {}, {}, {})
+    steps: dict[int, frozenset[int]] = {}
+    batch = n_sets * int(repeats)
+    for layer in layers:
+        kinds = [("masks", "values", 0, 1)]
+        if any(p is not None and layer in p.cell_masks for p in plans):
+            kinds.append(("cell_masks", "cell_values", 2, 3))
+        per_set_steps = [p.active_steps(layer) if p is not None else frozenset() for p in plans]
+        common = {s for s in per_set_steps if s}
+        compact = len(common) == 1
+        if compact:
+            (window,) = common
+            rows = sorted(window)
+            for mask_name, value_name, _, _ in kinds:
+                for p in plans:
+                    if p is None:
+                        continue
+                    m = getattr(p, mask_name).get(layer)
+                    v = getattr(p, value_name).get(layer)
+                    if m is None:
+                        if mask_name == "cell_masks":
+                            compact = False  # this set clamps h but not c here; rows would differ
+                        continue
+                    if not (m[rows] == m[rows[0]]).all() or not (v[rows] == v[rows[0]]).all():
+                        compact = False
+                    if m.reshape(seq_len, -1).any(dim=1).nonzero().flatten().tolist() != rows:
+                        compact = False
+        steps[layer] = frozenset().union(*per_set_steps)
+        for mask_name, value_name, mi, vi in kinds:
+            if compact:
+                (window,) = common
+                t_ref = min(window)
+                m_rows = torch.zeros(n_sets, hidden_size, dtype=torch.bool)
+                v_rows = torch.zeros(n_sets, hidden_size, dtype=torch.float32)
+                for j, p in enumerate(plans):
+                    if p is not None and layer in getattr(p, mask_name):
+                        m_rows[j] = getattr(p, mask_name)[layer][t_ref, 0]
+                        v_rows[j] = getattr(p, value_name)[layer][t_ref, 0]
+                m_full = m_rows.to(device).repeat_interleave(int(repeats), dim=0)
+                v_full = v_rows.to(device).repeat_interleave(int(repeats), dim=0)
+                out[mi][layer] = m_full.unsqueeze(0).expand(seq_len, batch, hidden_size)
+                out[vi][layer] = v_full.unsqueeze(0).expand(seq_len, batch, hidden_size)
+            else:
+                m_all = torch.zeros(seq_len, n_sets, hidden_size, dtype=torch.bool)
+                v_all = torch.zeros(seq_len, n_sets, hidden_size, dtype=torch.float32)
+                for j, p in enumerate(plans):
+                    if p is not None and layer in getattr(p, mask_name):
+                        m_all[:, j] = getattr(p, mask_name)[layer][:, 0]
+                        v_all[:, j] = getattr(p, value_name)[layer][:, 0]
+                out[mi][layer] = m_all.to(device).repeat_interleave(int(repeats), dim=1)
+                out[vi][layer] = v_all.to(device).repeat_interleave(int(repeats), dim=1)
+    return KnockoutPlan(out[0], out[1], out[2], out[3], seq_len, steps=steps)

@@ -22,6 +22,8 @@ __all__ = ["RecurrentClassifier", "RecurrentStates", "ARCHITECTURES"]
 
 ARCHITECTURES = ("rnn", "lstm", "gru")
 _MODULES = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+# Size of the reused buffer for the input projection of a block of steps (see _run_layer).
+_PROJECTION_BYTES = 8 * 2**20
 
 
 @dataclass
@@ -228,7 +230,7 @@ class RecurrentClassifier(nn.Module):
         for layer in range(self.num_layers):
             h0 = initial[0][layer] if initial is not None else None
             c0 = initial[1][layer] if (initial is not None and self.arch == "lstm") else None
-            hs, cs = self._run_layer(layer, layer_input, plan, start, h0, c0)
+            hs, cs = self._run_layer(layer, layer_input, plan, start, h0, c0, keep_cell=keep_states)
             hidden_out.append(hs.transpose(0, 1))
             if cell_out is not None:
                 cell_out.append(cs.transpose(0, 1))
@@ -255,16 +257,20 @@ class RecurrentClassifier(nn.Module):
         start: int,
         h0: torch.Tensor | None,
         c0: torch.Tensor | None,
+        keep_cell: bool = True,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Step one layer through time-major ``inputs`` (time, batch, feature); return time-major states."""
+        """Step one layer through time-major ``inputs`` (time, batch, feature); return time-major states.
+
+        The cell states come back for every step, or only the last one (shape ``(1, batch, hidden)``)
+        when ``keep_cell`` is False.
+        """
         w_ih, w_hh, b_ih, b_hh = self._layer_weights(layer)
+        tracked = torch.is_grad_enabled() and any(
+            t is not None and t.requires_grad for t in (w_ih, w_hh, b_ih, b_hh, inputs, h0, c0)
+        )
         steps, batch, n_in = inputs.shape
         H = self.hidden_size
         arch = self.arch
-        # One matmul projects the input of every step. For RNN and LSTM both biases enter here, so the
-        # sequential part is a single addmm per step; a GRU keeps b_hh apart because r scales its share.
-        bias = b_ih if arch == "gru" else b_ih + b_hh
-        projected = torch.addmm(bias, inputs.reshape(steps * batch, n_in), w_ih.t()).view(steps, batch, -1)
         h = h0 if h0 is not None else inputs.new_zeros(batch, H)
         c = None
         if arch == "lstm":
@@ -274,23 +280,107 @@ class RecurrentClassifier(nn.Module):
         cmask = plan.cell_masks.get(layer) if plan is not None else None
         cvals = plan.cell_values.get(layer) if plan is not None else None
         active = plan.active_steps(layer) if plan is not None else frozenset()
+        # For RNN and LSTM both biases enter the input projection, so the sequential part is a single
+        # addmm per step; a GRU keeps b_hh apart because r scales its candidate share.
+        bias = b_ih if arch == "gru" else b_ih + b_hh
+        w_ih_t, w_hh_t = w_ih.t(), w_hh.t()
+        if tracked:
+            return self._run_layer_tracked(
+                inputs, bias, w_ih_t, w_hh_t, b_hh, h, c, start, active, mask, vals, cmask, cvals
+            )
+
+        # Without autograd every step works in place in preallocated buffers. The input projection is
+        # computed a block of steps at a time into one reused buffer: allocating it for the whole
+        # sequence at once costs more in fresh-memory page faults than the matmul itself.
+        gate_size = w_ih.shape[0]
+        block = max(1, min(steps, _PROJECTION_BYTES // max(1, batch * gate_size * 4)))
+        buf = inputs.new_empty(block * batch, gate_size)
         hidden = inputs.new_empty(steps, batch, H)
-        cell = inputs.new_empty(steps, batch, H) if arch == "lstm" else None
-        w_hh_t = w_hh.t()
+        cell = None
+        spare: list[torch.Tensor] = []
+        g = rec = None
+        if arch == "lstm":
+            g = inputs.new_empty(batch, H)
+            if keep_cell:
+                cell = inputs.new_empty(steps, batch, H)
+            else:
+                spare = [inputs.new_empty(batch, H), inputs.new_empty(batch, H)]
+        elif arch == "gru":
+            rec = inputs.new_empty(batch, gate_size)
+        for b0 in range(0, steps, block):
+            b1 = min(steps, b0 + block)
+            proj = buf[: (b1 - b0) * batch]
+            torch.addmm(bias, inputs[b0:b1].reshape(-1, n_in), w_ih_t, out=proj)
+            proj = proj.view(b1 - b0, batch, gate_size)
+            for j in range(b1 - b0):
+                i = b0 + j
+                t = start + i
+                gx = proj[j]
+                hi = hidden[i]
+                if arch == "rnn":
+                    torch.tanh(gx.addmm_(h, w_hh_t), out=hi)
+                elif arch == "lstm":
+                    gx.addmm_(h, w_hh_t)  # columns: input, forget, cell, output gates
+                    torch.tanh(gx[:, 2 * H : 3 * H], out=g)
+                    gx.sigmoid_()  # the cell block's sigmoid is wasted: one call beats three
+                    ci = cell[i] if cell is not None else spare[i % 2]
+                    torch.mul(gx[:, H : 2 * H], c, out=ci)
+                    ci.addcmul_(gx[:, :H], g)
+                    if cmask is not None and t in active:
+                        torch.where(cmask[t], cvals[t], ci, out=ci)
+                    torch.tanh(ci, out=hi)
+                    hi.mul_(gx[:, 3 * H :])
+                    c = ci
+                else:  # gru
+                    torch.addmm(b_hh, h, w_hh_t, out=rec)
+                    rz = gx[:, : 2 * H].add_(rec[:, : 2 * H]).sigmoid_()
+                    n = gx[:, 2 * H :].addcmul_(rz[:, :H], rec[:, 2 * H :]).tanh_()
+                    torch.sub(h, n, out=hi)
+                    hi.mul_(rz[:, H:]).add_(n)
+                if mask is not None and t in active:
+                    torch.where(mask[t], vals[t], hi, out=hi)
+                h = hi
+        if arch == "lstm" and cell is None:
+            cell = c.unsqueeze(0)
+        return hidden, cell
+
+    def _run_layer_tracked(
+        self,
+        inputs: torch.Tensor,
+        bias: torch.Tensor,
+        w_ih_t: torch.Tensor,
+        w_hh_t: torch.Tensor,
+        b_hh: torch.Tensor,
+        h: torch.Tensor,
+        c: torch.Tensor | None,
+        start: int,
+        active: frozenset[int],
+        mask: torch.Tensor | None,
+        vals: torch.Tensor | None,
+        cmask: torch.Tensor | None,
+        cvals: torch.Tensor | None,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The same steps out of place, so that autograd can differentiate through them."""
+        steps, batch, n_in = inputs.shape
+        H = self.hidden_size
+        arch = self.arch
+        projected = torch.addmm(bias, inputs.reshape(steps * batch, n_in), w_ih_t).view(steps, batch, -1)
+        hs: list[torch.Tensor] = []
+        cs: list[torch.Tensor] = []
         for i in range(steps):
             t = start + i
             clamp = t in active
             if arch == "rnn":
                 h = torch.tanh(torch.addmm(projected[i], h, w_hh_t))
             elif arch == "lstm":
-                gates = torch.addmm(projected[i], h, w_hh_t)  # columns: input, forget, cell, output
+                gates = torch.addmm(projected[i], h, w_hh_t)
                 g = torch.tanh(gates[:, 2 * H : 3 * H])
-                s = torch.sigmoid(gates)  # the cell block's sigmoid is wasted: one call beats three
+                s = torch.sigmoid(gates)
                 c = torch.addcmul(s[:, H : 2 * H] * c, s[:, :H], g)
                 if clamp and cmask is not None:
                     c = torch.where(cmask[t], cvals[t], c)
                 h = s[:, 3 * H :] * torch.tanh(c)
-                cell[i] = c
+                cs.append(c)
             else:  # gru
                 gx = projected[i]
                 rec = torch.addmm(b_hh, h, w_hh_t)
@@ -299,8 +389,8 @@ class RecurrentClassifier(nn.Module):
                 h = n + rz[:, H:] * (h - n)
             if clamp and mask is not None:
                 h = torch.where(mask[t], vals[t], h)
-            hidden[i] = h
-        return hidden, cell
+            hs.append(h)
+        return torch.stack(hs), (torch.stack(cs) if arch == "lstm" else None)
 
     # ------------------------------------------------------------------ public passes
     def forward(self, x: Any, lengths: Any = None, knockout: Any = None) -> torch.Tensor:

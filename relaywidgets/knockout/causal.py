@@ -1,0 +1,288 @@
+"""Causal check of a relay set: its knockout against size-matched random knockouts (METHOD.md, "Knockouts")."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+import torch
+import xarray as xr
+
+from .._validation import check_inputs
+from ..errors import InputError, KnockoutError
+from ..models import RecurrentClassifier
+from .evaluate import batched_logits, check_batch_size, check_model, class_names, model_on
+from .spec import Knockout, compile_knockouts, relay_units, stack_knockouts
+
+__all__ = ["relay_knockout_test"]
+
+# Rows (sequences x random sets) per pass of the network when the random sets are stacked.
+_DEFAULT_ROWS = 8192
+
+
+def relay_knockout_test(
+    model: RecurrentClassifier,
+    X: Any,
+    y: Any,
+    relays: xr.Dataset,
+    concept: int | str,
+    *,
+    n_random: int = 100,
+    seed: int | None = 0,
+    time: int | list[int] | None = None,
+    layer: int | None = None,
+    times: Any = None,
+    value: str | float = "zero",
+    clamp_cell: bool = False,
+    reference: xr.Dataset | None = None,
+    lengths: Any = None,
+    significant_only: bool = True,
+    exclude_relays: bool = False,
+    batch_size: int | None = None,
+    device: Any = "auto",
+) -> xr.Dataset:
+    """Test whether knocking out a concept's relay set hurts that class more than random knockouts do.
+
+    The relay set of ``concept`` (a class) is knocked out and the drop in that class's accuracy is
+    compared with the drops caused by ``n_random`` random node sets of the same size in the same
+    layer(s), drawn with ``seed``. The random sets are evaluated many at a time, stacked along the
+    batch dimension, and only on the samples of the targeted class (the only ones its accuracy
+    depends on).
+
+    Parameters
+    ----------
+    model : RecurrentClassifier
+        The network the relays were found in.
+    X, y : array-like
+        Evaluation sequences ``(sample, time, feature)`` and their true classes.
+    relays : xarray.Dataset
+        Output of :func:`relaywidgets.find_relays` or :func:`relaywidgets.relays_at`.
+    concept : int or str
+        The targeted class: a value of the relays' ``concept`` coordinate or a class index
+        (not "all").
+    n_random : int, default 100
+        Number of random control sets.
+    seed : int or None, default 0
+        Seed of the random sets; the same seed draws the same sets.
+    time : int, list of int or None
+        Analysis step(s) whose relay set is knocked out; ``None`` takes the union over all analysed
+        steps (see :meth:`Knockout.from_relays`).
+    layer : int, optional
+        Use the relays of this layer only (default: every layer, random sets matched per layer).
+    times, value, clamp_cell, reference
+        Knockout window and value, shared by the relay set and the random sets (see :class:`Knockout`).
+    lengths : array-like of int, optional
+        Valid steps per sequence.
+    significant_only : bool, default True
+        Ignore analysis steps whose relay set is not significant.
+    exclude_relays : bool, default False
+        Draw the random sets from the units outside the relay set. By default they are drawn from the
+        whole layer, so the relay set itself is one of the possible controls (a permutation-test null).
+    batch_size : int, optional
+        Rows per pass of the network (default 8192 for the stacked random sets, all samples otherwise).
+    device : {"auto", "cpu", "cuda"} or torch.device
+        Where to compute ("auto": where the model is).
+
+    Returns
+    -------
+    xarray.Dataset
+        Scalars ``relay_drop`` (targeted class's accuracy drop for the relay set), ``random_drop_mean``,
+        ``random_drop_std``, ``p_value`` (empirical: ``(1 + #{random drop >= relay drop}) / (1 + n_random)``),
+        ``effect_size`` (``(relay_drop - random_drop_mean) / random_drop_std``; ±inf when the random
+        drops do not vary, NaN when they also equal the relay drop), ``baseline_accuracy`` and
+        ``relay_accuracy`` of the targeted class, ``off_target_drop_mean`` and ``off_target_drop_max``;
+        ``random_drops (control)``, ``random_nodes (control, member)`` (labels of each random set),
+        ``class_drop (class)`` (every class's drop for the relay set), ``off_target_drop (class)`` (the
+        same with NaN at the targeted class), ``relay_nodes (member)``. Drops are fractions
+        (intact accuracy minus knocked-out accuracy). Attributes: ``concept``, ``class_index``,
+        ``n_random``, ``seed``, ``relay_times`` and the knockout settings.
+
+    Examples
+    --------
+    >>> test = relay_knockout_test(model, X, y, relays, concept=1, n_random=100)  # doctest: +SKIP
+    >>> float(test.relay_drop), float(test.p_value)  # doctest: +SKIP
+    (0.97, 0.0099)
+    """
+    model = check_model(model, "relay_knockout_test")
+    Xn, yn, ln = check_inputs(X, y, lengths, num_features=model.input_size, num_classes=model.num_classes)
+    if yn is None:
+        raise InputError("relay_knockout_test() needs the true classes y to measure accuracy drops.")
+    if not isinstance(n_random, (int, np.integer)) or isinstance(n_random, bool) or n_random < 1:
+        raise InputError(
+            f"The 'n_random' parameter of relay_knockout_test must be an int in [1, inf). Got {n_random!r} instead."
+        )
+    batch_size = check_batch_size(batch_size, "relay_knockout_test")
+    by_layer, info = relay_units(relays, concept, time, significant_only=significant_only)
+    cls = info["class_index"]
+    if cls == -1:
+        raise InputError(
+            "relay_knockout_test needs a class concept; 'all' (the whole decision) has no class accuracy to "
+            "drop. Test each class concept instead."
+        )
+    if cls < 0 or cls >= model.num_classes:
+        raise InputError(
+            f"Concept {info['concept']!r} does not name a class of the model (classes 0 .. {model.num_classes - 1}); "
+            "pass the class index as concept."
+        )
+    _check_relays_fit(info, model)
+    if layer is not None:
+        if int(layer) not in info["layers"]:
+            raise KnockoutError(f"The relays hold nodes of layer(s) {info['layers']} only; got layer={layer}.")
+        by_layer = {int(layer): by_layer.get(int(layer), [])}
+    by_layer = {lay: units for lay, units in by_layer.items() if units}
+    target = yn == cls
+    if not target.any():
+        raise InputError(f"y holds no sample of class {cls}; the test needs samples of the targeted class.")
+    relay_specs = [
+        Knockout(units, layer=lay, times=times, value=value, clamp_cell=clamp_cell, reference=reference)
+        for lay, units in by_layer.items()
+    ]
+    net = model_on(model, device)
+    x_t = torch.from_numpy(Xn).to(net.device)
+    len_t = torch.from_numpy(ln).to(net.device) if ln is not None else None
+    T = Xn.shape[1]
+    compile_args = dict(seq_len=T, hidden_size=net.hidden_size, num_layers=net.num_layers, arch=net.arch)
+
+    intact = batched_logits(net, x_t, len_t, None, batch_size).argmax(1).cpu().numpy()
+    base_per_class = _per_class(intact, yn, model.num_classes)
+    relay_labels = [lab for spec in relay_specs for lab in spec.labels]
+    n_members = len(relay_labels)
+
+    # Random sets: one Generator drawn from in order, so the sets depend on the seed only.
+    rng = np.random.default_rng(seed)
+    random_sets = []
+    for _ in range(int(n_random)):
+        random_sets.append([
+            Knockout.random_like(spec, rng, hidden_size=net.hidden_size, exclude=spec.nodes if exclude_relays else ())
+            for spec in relay_specs
+        ])
+    random_nodes = np.array([[lab for spec in rs for lab in spec.labels] for rs in random_sets], dtype=str)
+    random_nodes = random_nodes.reshape(int(n_random), n_members)
+
+    if not relay_specs:
+        warnings.warn(
+            f"The relay set of concept {info['concept']!r} at {info['when']} is empty; nothing is knocked out, "
+            "every drop is 0 and p_value is 1.",
+            UserWarning,
+            stacklevel=2,
+        )
+        relay_pred = intact
+        random_correct = np.full(int(n_random), int((intact[target] == cls).sum()), dtype=np.int64)
+    else:
+        plan = compile_knockouts(relay_specs, device=net.device, **compile_args)
+        relay_pred = batched_logits(net, x_t, len_t, plan, batch_size).argmax(1).cpu().numpy()
+        random_correct = _random_correct(
+            net, x_t[torch.from_numpy(np.flatnonzero(target)).to(net.device)],
+            len_t[torch.from_numpy(np.flatnonzero(target)).to(net.device)] if len_t is not None else None,
+            random_sets, cls, batch_size or _DEFAULT_ROWS, compile_args,
+        )
+    relay_per_class = _per_class(relay_pred, yn, model.num_classes)
+    class_drop = base_per_class - relay_per_class
+    n_target = int(target.sum())
+    base_correct = int((intact[target] == cls).sum())
+    relay_correct = int((relay_pred[target] == cls).sum())
+    relay_drop = (base_correct - relay_correct) / n_target
+    random_drops = (base_correct - random_correct) / n_target
+    # Compared as counts, so ties are exact: a random set as harmful as the relay set counts against it.
+    p_value = (1.0 + float(np.sum(random_correct <= relay_correct))) / (1.0 + n_random)
+    mean = float(random_drops.mean())
+    std = float(random_drops.std(ddof=1)) if n_random > 1 else 0.0
+    diff = relay_drop - mean
+    if std > 0:
+        effect = diff / std
+    else:
+        effect = float(np.sign(diff) * np.inf) if diff != 0 else float("nan")
+    off_target = class_drop.copy()
+    off_target[cls] = np.nan
+    others = off_target[np.isfinite(off_target)]
+    names = class_names(model)
+    classes = np.arange(model.num_classes, dtype=np.int64)
+
+    def scalar(v: float, name: str, units: str = "") -> tuple:
+        return (), float(v), {"long_name": name, **({"units": units} if units else {})}
+
+    ds = xr.Dataset(
+        {
+            "relay_drop": scalar(relay_drop, "targeted class's accuracy drop for the relay set", "fraction"),
+            "random_drop_mean": scalar(mean, "mean drop for size-matched random sets", "fraction"),
+            "random_drop_std": scalar(std, "standard deviation of the random sets' drops", "fraction"),
+            "p_value": scalar(p_value, "empirical p-value: (1 + #random drops >= relay drop) / (1 + n_random)"),
+            "effect_size": scalar(effect, "(relay_drop - random_drop_mean) / random_drop_std"),
+            "baseline_accuracy": scalar(base_correct / n_target, "targeted class's accuracy, intact"),
+            "relay_accuracy": scalar(relay_correct / n_target, "targeted class's accuracy, relay set knocked out"),
+            "off_target_drop_mean": scalar(np.mean(others) if others.size else np.nan, "mean drop, other classes"),
+            "off_target_drop_max": scalar(np.max(others) if others.size else np.nan, "largest drop of another class"),
+            "random_drops": (("control",), random_drops.astype(np.float64), {"long_name": "drop per random set"}),
+            "random_nodes": (("control", "member"), random_nodes, {"long_name": "nodes of each random set"}),
+            "relay_nodes": (("member",), np.array(relay_labels, dtype=str), {"long_name": "nodes of the relay set"}),
+            "class_drop": (("class",), class_drop, {"long_name": "accuracy drop per class for the relay set"}),
+            "off_target_drop": (("class",), off_target, {"long_name": "drop of the other classes (NaN: target)"}),
+            "baseline_class_accuracy": (("class",), base_per_class, {"long_name": "accuracy per class, intact"}),
+        },
+        coords={
+            "control": ("control", np.arange(int(n_random), dtype=np.int64)),
+            "member": ("member", np.arange(n_members, dtype=np.int64)),
+            "class": ("class", classes),
+            "class_name": ("class", np.array(names)),
+        },
+        attrs={
+            "concept": str(info["concept"]),
+            "class_index": int(cls),
+            "n_random": int(n_random),
+            "seed": -1 if seed is None else int(seed) if isinstance(seed, (int, np.integer)) else -1,
+            "relay_times": np.asarray(info["times"], dtype=np.int64),
+            "knockout_times": repr(times),
+            "value": str(value),
+            "clamp_cell": int(bool(clamp_cell)),
+            "exclude_relays": int(bool(exclude_relays)),
+            "n_target_samples": n_target,
+        },
+    )
+    return ds
+
+
+def _per_class(pred: np.ndarray, y: np.ndarray, n_classes: int) -> np.ndarray:
+    correct = np.bincount(y[pred == y], minlength=n_classes).astype(np.float64)
+    support = np.bincount(y, minlength=n_classes).astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(support > 0, correct / np.maximum(support, 1), np.nan)
+
+
+def _check_relays_fit(info: dict, model: RecurrentClassifier) -> None:
+    bad = [
+        lab
+        for lab, lay, unit in zip(info["labels"], info["node_layers"], info["node_units"])
+        if lay >= model.num_layers or unit >= model.hidden_size
+    ]
+    if bad:
+        raise KnockoutError(
+            f"The relays name node(s) {bad[:5]} that the model does not have ({model.num_layers} layer(s) of "
+            f"{model.hidden_size} units); use the relays found in this model's recording."
+        )
+
+
+@torch.no_grad()
+def _random_correct(
+    net: RecurrentClassifier,
+    x: torch.Tensor,
+    lengths: torch.Tensor | None,
+    random_sets: list[list[Knockout]],
+    cls: int,
+    rows: int,
+    compile_args: dict,
+) -> np.ndarray:
+    """Correct decisions on the targeted class's samples, per random set, several sets per pass."""
+    m = x.shape[0]
+    per_pass = max(1, rows // m)
+    out = np.empty(len(random_sets), dtype=np.int64)
+    for j0 in range(0, len(random_sets), per_pass):
+        chunk = random_sets[j0 : j0 + per_pass]
+        k = len(chunk)
+        plan = stack_knockouts(chunk, m, device=net.device, **compile_args)
+        xb = x.repeat(k, 1, 1)
+        lb = lengths.repeat(k) if lengths is not None else None
+        logits = net.run(xb, lb, plan, keep_states=False).logits
+        correct = (logits.argmax(1) == cls).view(k, m).sum(dim=1)
+        out[j0 : j0 + k] = correct.cpu().numpy()
+    return out
