@@ -74,10 +74,9 @@ def run_demo(args: argparse.Namespace) -> dict:
 
 def _relay_and_knockout_summary(model, rec, X_test, y_test, out: Path, args, progress: bool) -> dict:
     """Relay sets at the last step, persistence, and the relay-versus-random knockout table."""
-    try:
-        from .relay import find_relays, relay_drift
-    except ImportError:  # relay analysis not available in this build
-        return {}
+    from .knockout import relay_knockout_test
+    from .relay import find_relays, relay_drift
+
     relays = find_relays(rec, n_perm=100, seed=args.seed, progress=progress)
     relays.to_netcdf(out / "relays.nc", engine="h5netcdf")
     last = int(relays.time.values[-1])
@@ -91,18 +90,17 @@ def _relay_and_knockout_summary(model, rec, X_test, y_test, out: Path, args, pro
         sig = bool(sel.significant)
         result["relays_last_step"][str(concept)] = nodes
         result["persistence_index"][str(concept)] = round(pi, 3)
-        print(f"  concept {concept}: {nodes}  (p={float(sel.p_value):.3f}{', significant' if sig else ''}); "
-              f"persistence index {pi:.2f}")
-    try:
-        from .knockout import relay_knockout_test
-    except ImportError:
-        return result
+        shown = ", ".join(nodes) if len(nodes) <= 8 else ", ".join(nodes[:8]) + ", ..."
+        print(f"  concept {concept}: {len(nodes)} of {rec.sizes['node']} nodes [{shown}] "
+              f"(p={float(sel.p_value):.3f}, {'significant' if sig else 'not significant'} at alpha "
+              f"{relays.attrs['alpha']}); persistence index {pi:.2f}")
     print("relay-versus-random knockouts (drop in the class's accuracy):")
     result["knockouts"] = {}
     for concept in relays.concept.values:
         if str(concept) == "all":
             continue
-        test = relay_knockout_test(model, X_test, y_test, relays, concept, n_random=100, seed=args.seed)
+        test = relay_knockout_test(model, X_test, y_test, relays, concept, n_random=100, seed=args.seed,
+                                   time=last, significant_only=False)
         row = {k: float(test[k]) for k in ("relay_drop", "random_drop_mean", "p_value")}
         result["knockouts"][str(concept)] = row
         print(f"  class {concept}: relay drop {row['relay_drop']:.3f}, random mean {row['random_drop_mean']:.3f}, "

@@ -81,10 +81,10 @@ def record(
     n, T, F = Xn.shape
     H, L = model.hidden_size, model.num_layers
     is_lstm = model.arch == "lstm"
-    # Preallocated once; each batch is copied into place in the model's own (sample, time, unit) order,
-    # and the Dataset exposes the (node, time, sample) transpose as a view: no second copy.
-    hidden_buf = np.empty((n, T, L * H), dtype=np.float32)
-    cell_buf = np.empty((n, T, L * H), dtype=np.float32) if is_lstm else None
+    # Preallocated once in the model's own time-major (time, sample, unit) order, so each batch is one
+    # block copy; the Dataset exposes the (node, time, sample) transpose as a view: no second copy.
+    hidden_buf = np.empty((T, n, L * H), dtype=np.float32)
+    cell_buf = np.empty((T, n, L * H), dtype=np.float32) if is_lstm else None
     logits = np.empty((model.num_classes, n), dtype=np.float32)
     was_training = model.training
     model.eval()
@@ -93,16 +93,23 @@ def record(
             s1 = min(n, s0 + batch_size)
             xb = torch.from_numpy(Xn[s0:s1]).to(model.device)
             lb = None if ln is None else torch.from_numpy(ln[s0:s1]).to(model.device)
-            states = model.run(xb, lb, knockout)
-            for layer in range(L):
-                hidden_buf[s0:s1, :, layer * H : (layer + 1) * H] = states.hidden[layer].cpu().numpy()
-                if is_lstm:
-                    cell_buf[s0:s1, :, layer * H : (layer + 1) * H] = states.cell[layer].cpu().numpy()
+            on_cpu = model.device.type == "cpu"
+            views = [slice(layer * H, (layer + 1) * H) for layer in range(L)]
+            out = None
+            if on_cpu:  # the model writes its states straight into the recording's arrays
+                out = ([torch.from_numpy(hidden_buf)[:, s0:s1, u] for u in views],
+                       [torch.from_numpy(cell_buf)[:, s0:s1, u] for u in views] if is_lstm else None)
+            states = model.run(xb, lb, knockout, out=out)
+            if not on_cpu:
+                for layer, units in enumerate(views):
+                    hidden_buf[:, s0:s1, units] = states.hidden[layer].transpose(0, 1).cpu().numpy()
+                    if is_lstm:
+                        cell_buf[:, s0:s1, units] = states.cell[layer].transpose(0, 1).cpu().numpy()
             logits[:, s0:s1] = states.logits.cpu().numpy().T
     finally:
         model.train(was_training)
-    hidden = hidden_buf.transpose(2, 1, 0)
-    cell = cell_buf.transpose(2, 1, 0) if is_lstm else None
+    hidden = hidden_buf.transpose(2, 0, 1)
+    cell = cell_buf.transpose(2, 0, 1) if is_lstm else None
     length = ln if ln is not None else np.full(n, T, dtype=np.int64)
     inputs = Xn.copy().transpose(2, 1, 0)  # our own copy: NaN padding must never touch the caller's X
     if ln is not None:

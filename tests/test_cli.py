@@ -36,3 +36,24 @@ def test_demo_reports_bad_task_without_traceback(tmp_path):
     )
     assert proc.returncode == 2
     assert "Unknown task 'nope'" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.slow
+def test_demo_with_relays_and_knockouts(tmp_path, capsys):
+    import xarray as xr
+
+    out = tmp_path / "demo"
+    assert main(["demo", "--arch", "lstm", "--out", str(out), "--n-train", "400", "--n-test", "200",
+                 "--seq-len", "8", "--hidden-size", "8", "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    summary = json.loads((out / "summary.json").read_text())
+    with xr.open_dataset(out / "relays.nc", engine="h5netcdf") as relays:
+        last = int(relays.time.values[-1])
+        for concept in ("0", "1", "2", "3"):
+            expected = [str(n) for n in relays.node.values[relays.is_relay.sel(concept=concept, time=last).values]]
+            assert summary["relays_last_step"][concept] == expected
+            row = summary["knockouts"][concept]
+            assert 0.0 < row["p_value"] <= 1.0
+            assert f"class {concept}: relay drop {row['relay_drop']:.3f}" in printed
+        assert set(summary["persistence_index"]) == {"0", "1", "2", "3"}
+    assert "relay-versus-random knockouts" in printed

@@ -185,6 +185,7 @@ class RecurrentClassifier(nn.Module):
         start: int = 0,
         initial: tuple[list[torch.Tensor], list[torch.Tensor] | None] | None = None,
         keep_states: bool = True,
+        out: tuple[list[torch.Tensor], list[torch.Tensor] | None] | None = None,
     ) -> RecurrentStates:
         """Step the network through ``x`` and return every layer's states and the logits.
 
@@ -203,6 +204,10 @@ class RecurrentClassifier(nn.Module):
             Per-layer states of shape ``(batch, hidden)`` at step ``start - 1``; zeros when omitted.
         keep_states : bool, default True
             Keep the whole state sequences; when False only what the readout needs is kept.
+        out : (hidden list, cell list or None), optional
+            Per-layer time-major buffers of shape ``(time - start, batch, hidden)`` to write the states
+            into (used by :func:`relaywidgets.record` to fill its arrays without a copy). Only without
+            autograd.
 
         Returns
         -------
@@ -230,7 +235,10 @@ class RecurrentClassifier(nn.Module):
         for layer in range(self.num_layers):
             h0 = initial[0][layer] if initial is not None else None
             c0 = initial[1][layer] if (initial is not None and self.arch == "lstm") else None
-            hs, cs = self._run_layer(layer, layer_input, plan, start, h0, c0, keep_cell=keep_states)
+            out_h = out[0][layer] if out is not None else None
+            out_c = out[1][layer] if (out is not None and out[1] is not None) else None
+            hs, cs = self._run_layer(layer, layer_input, plan, start, h0, c0, keep_cell=keep_states,
+                                     out_hidden=out_h, out_cell=out_c)
             hidden_out.append(hs.transpose(0, 1))
             if cell_out is not None:
                 cell_out.append(cs.transpose(0, 1))
@@ -258,6 +266,8 @@ class RecurrentClassifier(nn.Module):
         h0: torch.Tensor | None,
         c0: torch.Tensor | None,
         keep_cell: bool = True,
+        out_hidden: torch.Tensor | None = None,
+        out_cell: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Step one layer through time-major ``inputs`` (time, batch, feature); return time-major states.
 
@@ -295,14 +305,14 @@ class RecurrentClassifier(nn.Module):
         gate_size = w_ih.shape[0]
         block = max(1, min(steps, _PROJECTION_BYTES // max(1, batch * gate_size * 4)))
         buf = inputs.new_empty(block * batch, gate_size)
-        hidden = inputs.new_empty(steps, batch, H)
+        hidden = out_hidden if out_hidden is not None else inputs.new_empty(steps, batch, H)
         cell = None
         spare: list[torch.Tensor] = []
         g = rec = None
         if arch == "lstm":
             g = inputs.new_empty(batch, H)
             if keep_cell:
-                cell = inputs.new_empty(steps, batch, H)
+                cell = out_cell if out_cell is not None else inputs.new_empty(steps, batch, H)
             else:
                 spare = [inputs.new_empty(batch, H), inputs.new_empty(batch, H)]
         elif arch == "gru":
