@@ -53,7 +53,9 @@ def test_demo_with_relays_and_knockouts(tmp_path, capsys):
             expected = [str(n) for n in relays.node.values[relays.is_relay.sel(concept=concept, time=last).values]]
             assert summary["relays_last_step"][concept] == expected
             row = summary["knockouts"][concept]
-            assert 0.0 < row["p_value"] <= 1.0
-            assert f"class {concept}: relay drop {row['relay_drop']:.3f}" in printed
+            assert row["relay_set"]["size"] == len(expected) and row["core"]["size"] == 3
+            assert 0.0 < row["relay_set"]["p_value"] <= 1.0 and 0.0 < row["core"]["p_value"] <= 1.0
+            assert (f"class {concept}: relay set ({len(expected)} nodes) drop {row['relay_set']['relay_drop']:.3f}"
+                    in printed)
         assert set(summary["persistence_index"]) == {"0", "1", "2", "3"}
     assert "relay-versus-random knockouts" in printed
