@@ -12,7 +12,7 @@ import numpy as np
 
 from .errors import InputError
 
-__all__ = ["check_inputs", "check_sequence_shape", "as_numpy", "check_choice", "first_bad_positions"]
+__all__ = ["check_inputs", "check_lengths", "check_sequence_shape", "as_numpy", "check_choice", "first_bad_positions"]
 
 
 def as_numpy(a: Any) -> np.ndarray:
@@ -129,19 +129,25 @@ def check_inputs(
             raise InputError(
                 f"y holds label(s) out of range {sorted(set(bad_y.tolist()))[:5]}; labels must lie in 0 .. {upper}."
             )
-    len_out = None
-    if lengths is not None:
-        len_arr = as_numpy(lengths)
-        if len_arr.ndim != 1 or len_arr.shape[0] != n:
-            raise InputError(f"lengths must be 1-D with one entry per sample ({n}); got shape {len_arr.shape}.")
-        if not np.issubdtype(len_arr.dtype, np.integer):
-            raise InputError(f"lengths must be integers; got dtype {len_arr.dtype}.")
-        len_out = len_arr.astype(np.int64)
-        if len_out.max() > t:
-            raise InputError(
-                f"lengths go up to {int(len_out.max())} but the sequences have only {t} steps; "
-                f"each length must lie in 1 .. {t}."
-            )
-        if len_out.min() < 1:
-            raise InputError(f"lengths must be at least 1; found {int(len_out.min())}.")
+    len_out = None if lengths is None else check_lengths(lengths, n, t)
     return X, y_out, len_out
+
+
+def check_lengths(lengths: Any, n_samples: int, n_steps: int) -> np.ndarray:
+    """Validate sequence lengths for ``n_samples`` sequences of ``n_steps`` steps; return them as int64."""
+    len_arr = as_numpy(lengths)
+    if len_arr.ndim != 1 or len_arr.shape[0] != n_samples:
+        raise InputError(
+            f"lengths must be 1-D with one entry per sample ({n_samples}); got shape {len_arr.shape}."
+        )
+    if not np.issubdtype(len_arr.dtype, np.integer):
+        raise InputError(f"lengths must be integers; got dtype {len_arr.dtype}.")
+    len_out = len_arr.astype(np.int64)
+    if len_out.max() > n_steps:
+        raise InputError(
+            f"lengths go up to {int(len_out.max())} but the sequences have only {n_steps} steps; "
+            f"each length must lie in 1 .. {n_steps}."
+        )
+    if len_out.min() < 1:
+        raise InputError(f"lengths must be at least 1; found {int(len_out.min())}.")
+    return len_out

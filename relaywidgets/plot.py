@@ -773,7 +773,7 @@ def _knockout_title(name: str, test: xr.Dataset) -> str:
 
 
 def _default_bins(drops: np.ndarray) -> int:
-    # as relaywidgets.knockout.plot: one bin per distinct drop, between 5 and 30
+    """One bin per distinct drop, between 5 and 30 (also :func:`relaywidgets.knockout.plot_knockout_test`'s default)."""
     return int(min(30, max(5, np.unique(np.round(drops, 9)).size)))
 
 

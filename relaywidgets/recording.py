@@ -86,6 +86,8 @@ def record(
     hidden_buf = np.empty((T, n, L * H), dtype=np.float32)
     cell_buf = np.empty((T, n, L * H), dtype=np.float32) if is_lstm else None
     logits = np.empty((model.num_classes, n), dtype=np.float32)
+    on_cpu = model.device.type == "cpu"
+    views = [slice(layer * H, (layer + 1) * H) for layer in range(L)]
     was_training = model.training
     model.eval()
     try:
@@ -93,8 +95,6 @@ def record(
             s1 = min(n, s0 + batch_size)
             xb = torch.from_numpy(Xn[s0:s1]).to(model.device)
             lb = None if ln is None else torch.from_numpy(ln[s0:s1]).to(model.device)
-            on_cpu = model.device.type == "cpu"
-            views = [slice(layer * H, (layer + 1) * H) for layer in range(L)]
             out = None
             if on_cpu:  # the model writes its states straight into the recording's arrays
                 out = ([torch.from_numpy(hidden_buf)[:, s0:s1, u] for u in views],

@@ -23,6 +23,11 @@ _TABLE_LIMIT_FACTOR = 4
 _TABLE_LIMIT_MIN = 1 << 16
 
 
+def _table_limit(n_samples: int) -> int:
+    """Largest number of possible keys that is densified or counted through a table."""
+    return max(_TABLE_LIMIT_FACTOR * n_samples, _TABLE_LIMIT_MIN)
+
+
 class NumpyBackend:
     """Counting primitives on numpy arrays."""
 
@@ -72,8 +77,7 @@ class NumpyBackend:
         n = key.shape[0]
         if n == 0:
             return np.zeros(0, np.int64), 0
-        limit = max(_TABLE_LIMIT_FACTOR * n, _TABLE_LIMIT_MIN)
-        if n_possible is not None and n_possible <= limit and key.dtype.kind == "i":
+        if n_possible is not None and n_possible <= _table_limit(n) and key.dtype.kind == "i":
             present = np.bincount(key, minlength=int(n_possible)) > 0
             remap = np.cumsum(present) - 1
             return remap[key], int(remap[-1]) + 1

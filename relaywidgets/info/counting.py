@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
-from .backends import _TABLE_LIMIT_FACTOR, _TABLE_LIMIT_MIN, get_backend
+from .backends import _table_limit, get_backend
 
 __all__ = [
     "joint_codes",
@@ -30,10 +30,6 @@ __all__ = [
 _WORD_BITS = 62
 # Below this many binary columns the compact shift-packing (which allows table densification) wins.
 _PACKBITS_MIN_COLUMNS = 16
-
-
-def _table_limit(n_samples: int) -> int:
-    return max(_TABLE_LIMIT_FACTOR * n_samples, _TABLE_LIMIT_MIN)
 
 
 def joint_codes(codes: Any, *, backend: Any = "numpy", device: Any = None) -> tuple[Any, int]:
@@ -245,12 +241,8 @@ class SubsetCounter:
             return self._memo[key]
         prev, n_prev = self.codes(key[:-1])
         last, n_last = self._memo[(key[-1],)]
-        joint = self._be.combine(prev, last, n_last)
-        n_possible = int(n_prev) * int(n_last)
-        if n_possible > _table_limit(self._n):
-            joint, n_possible = self._be.densify(joint)
-        self._memo[key] = (joint, n_possible)
-        return joint, n_possible
+        self._memo[key] = combine_codes(prev, n_prev, last, n_last, backend=self._be)
+        return self._memo[key]
 
     def counts(self, subset: Sequence[str]) -> np.ndarray:
         """Counts (numpy int64) of the joint states of ``subset``; zeros for unobserved codes."""

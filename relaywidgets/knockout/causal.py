@@ -11,6 +11,7 @@ import xarray as xr
 
 from .._validation import check_inputs
 from ..errors import InputError, KnockoutError
+from ..metrics import class_accuracy
 from ..models import RecurrentClassifier
 from .evaluate import batched_logits, check_batch_size, check_model, class_names, model_on
 from .spec import Knockout, compile_knockouts, relay_units, stack_knockouts
@@ -145,7 +146,7 @@ def relay_knockout_test(
     compile_args = dict(seq_len=T, hidden_size=net.hidden_size, num_layers=net.num_layers, arch=net.arch)
 
     intact = batched_logits(net, x_t, len_t, None, batch_size).argmax(1).cpu().numpy()
-    base_per_class = _per_class(intact, yn, model.num_classes)
+    base_per_class = class_accuracy(yn, intact, model.num_classes)
     relay_labels = [lab for spec in relay_specs for lab in spec.labels]
     n_members = len(relay_labels)
 
@@ -172,12 +173,12 @@ def relay_knockout_test(
     else:
         plan = compile_knockouts(relay_specs, device=net.device, **compile_args)
         relay_pred = batched_logits(net, x_t, len_t, plan, batch_size).argmax(1).cpu().numpy()
+        rows = torch.from_numpy(np.flatnonzero(target)).to(net.device)
         random_correct = _random_correct(
-            net, x_t[torch.from_numpy(np.flatnonzero(target)).to(net.device)],
-            len_t[torch.from_numpy(np.flatnonzero(target)).to(net.device)] if len_t is not None else None,
+            net, x_t[rows], len_t[rows] if len_t is not None else None,
             random_sets, cls, batch_size or _DEFAULT_ROWS, compile_args,
         )
-    relay_per_class = _per_class(relay_pred, yn, model.num_classes)
+    relay_per_class = class_accuracy(yn, relay_pred, model.num_classes)
     class_drop = base_per_class - relay_per_class
     n_target = int(target.sum())
     base_correct = int((intact[target] == cls).sum())
@@ -240,13 +241,6 @@ def relay_knockout_test(
         },
     )
     return ds
-
-
-def _per_class(pred: np.ndarray, y: np.ndarray, n_classes: int) -> np.ndarray:
-    correct = np.bincount(y[pred == y], minlength=n_classes).astype(np.float64)
-    support = np.bincount(y, minlength=n_classes).astype(np.float64)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(support > 0, correct / np.maximum(support, 1), np.nan)
 
 
 def _check_relays_fit(info: dict, model: RecurrentClassifier) -> None:

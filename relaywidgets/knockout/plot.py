@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import InputError
+from ..plot import _KNOCKOUT_VARS, _default_bins
 
 if TYPE_CHECKING:  # pragma: no cover
     import xarray as xr
@@ -35,11 +36,10 @@ def plot_knockout_test(test: "xr.Dataset", *, ax: "Axes | None" = None, bins: in
     --------
     >>> ax = plot_knockout_test(relay_knockout_test(model, X, y, relays, concept=1))  # doctest: +SKIP
     """
-    needed = ("random_drops", "relay_drop", "p_value", "effect_size")
-    if not all(name in getattr(test, "data_vars", {}) for name in needed):
+    if not all(name in getattr(test, "data_vars", {}) for name in _KNOCKOUT_VARS):
         raise InputError(
             "plot_knockout_test needs the Dataset returned by relay_knockout_test "
-            f"(with variables {', '.join(needed)})."
+            f"(with variables {', '.join(_KNOCKOUT_VARS)})."
         )
     import matplotlib.pyplot as plt
 
@@ -48,7 +48,7 @@ def plot_knockout_test(test: "xr.Dataset", *, ax: "Axes | None" = None, bins: in
     drops = np.asarray(test["random_drops"].values, dtype=float)
     relay = float(test["relay_drop"])
     if bins is None:
-        bins = int(min(30, max(5, np.unique(np.round(drops, 9)).size)))
+        bins = _default_bins(drops)
     ax.hist(drops, bins=bins, color="0.7", edgecolor="0.4", label=f"{drops.size} random sets")
     ax.axvline(relay, color="C3", linewidth=2, label="relay set")
     ax.set_xlabel(f"accuracy drop of class {test.attrs.get('concept', '')}")

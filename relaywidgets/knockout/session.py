@@ -15,6 +15,7 @@ import torch
 
 from .._validation import check_inputs
 from ..errors import InputError, KnockoutError
+from ..metrics import class_accuracy
 from ..models import RecurrentClassifier
 from .evaluate import check_model, class_names, model_on
 from .spec import Knockout, compile_knockouts, parse_node_label
@@ -137,9 +138,8 @@ class KnockoutSession:
         self.node_labels = tuple(model.node_labels)
         self._label_index = {lab: i for i, lab in enumerate(self.node_labels)}
         self._x = torch.from_numpy(Xn).to(dev)
-        self._y = torch.from_numpy(yn).to(dev)
+        self._y = yn  # scored on the host: only the decisions cross over, once per evaluation
         self._len = torch.from_numpy(ln).to(dev) if ln is not None else None
-        self._support = torch.bincount(self._y, minlength=self.num_classes)
         self._config = {"times": None, "value": "zero", "clamp_cell": False, "reference": None}
         self._check_config(times=times, value=value, clamp_cell=clamp_cell, reference=reference)
         self._config = {"times": times, "value": value, "clamp_cell": bool(clamp_cell), "reference": reference}
@@ -340,13 +340,8 @@ class KnockoutSession:
         )
 
     def _score(self, logits: torch.Tensor) -> tuple[float, np.ndarray]:
-        correct = logits.argmax(dim=1) == self._y
-        per = torch.bincount(self._y[correct], minlength=self.num_classes)
-        per_np = per.cpu().numpy().astype(np.float64)
-        support = self._support.cpu().numpy().astype(np.float64)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            per_class = np.where(support > 0, per_np / np.maximum(support, 1), np.nan)
-        return float(per_np.sum() / self.n_samples), per_class
+        pred = logits.argmax(dim=1).cpu().numpy()
+        return float(np.mean(pred == self._y)), class_accuracy(self._y, pred, self.num_classes)
 
     @torch.no_grad()
     def _logits(self, nodes: tuple[int, ...], config: dict) -> torch.Tensor:

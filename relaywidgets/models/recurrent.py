@@ -13,9 +13,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from .._validation import check_inputs, check_sequence_shape
+from .._validation import check_inputs, check_lengths, check_sequence_shape
 from ..errors import InputError
-from ..knockout.spec import KnockoutPlan, compile_knockouts
+from ..knockout.spec import KnockoutPlan, compile_knockouts, node_label
 from .device import resolve_device
 
 __all__ = ["RecurrentClassifier", "RecurrentStates", "ARCHITECTURES"]
@@ -133,7 +133,7 @@ class RecurrentClassifier(nn.Module):
     @property
     def node_labels(self) -> list[str]:
         """Labels of all hidden units, layer by layer (``"l0.h0"``, …), as in a recording."""
-        return [f"l{layer}.h{unit}" for layer in range(self.num_layers) for unit in range(self.hidden_size)]
+        return [node_label(layer, unit) for layer in range(self.num_layers) for unit in range(self.hidden_size)]
 
     def config(self) -> dict[str, Any]:
         """Constructor arguments and metadata, JSON-serialisable (used by :func:`relaywidgets.save`)."""
@@ -161,8 +161,7 @@ class RecurrentClassifier(nn.Module):
             x = torch.from_numpy(xn).to(self.device)
         len_t = None
         if lengths is not None:
-            len_np = lengths.detach().cpu().numpy() if isinstance(lengths, torch.Tensor) else np.asarray(lengths)
-            _, _, len_np = check_inputs(np.zeros((x.shape[0], x.shape[1], 1), np.float32), lengths=len_np)
+            len_np = check_lengths(lengths, x.shape[0], x.shape[1])
             len_t = torch.as_tensor(len_np, dtype=torch.long, device=self.device)
         return x, len_t
 

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["CountsEntropy", "counts_entropy", "DISCRETE_FAST"]
+__all__ = ["CountsEntropy", "DISCRETE_FAST"]
 
 DISCRETE_FAST = ("plugin", "miller-madow", "shrinkage")
 _LN2 = float(np.log(2.0))
@@ -128,8 +128,3 @@ def _shrunk(ops: Any, c: Any, axes: tuple[int, ...], lam: Any, inv_k: Any, log2_
     safe_lam = ops.where(lam > 0, lam, 1.0)
     h = h - ops.where(lam > 0, lam * (1.0 - m * inv_k) * (ops.log2(safe_lam) - log2_k), 0.0)
     return h
-
-
-def counts_entropy(name: str, ops: Any) -> CountsEntropy:
-    """The counts-level conditional entropy for a discrete estimator name."""
-    return CountsEntropy(name, ops)

@@ -34,10 +34,13 @@ class GenericTerms:
 
     def _h(self, out: np.ndarray, rows: np.ndarray | None, cols: np.ndarray) -> float:
         o = out if rows is None else out[rows]
+        x = self.data if rows is None else self.data[rows]
+        return self._conditional(o, x[:, cols])
+
+    def _conditional(self, o: np.ndarray, given: np.ndarray) -> float:
+        """H(O | given); 0 for a constant output."""
         if o.size == 0 or np.all(o == o[0]):
             return 0.0
-        x = self.data if rows is None else self.data[rows]
-        given = x[:, cols]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # undersampling is reported once by the caller
             return float(self.est.conditional_entropy(o, given))
@@ -51,11 +54,7 @@ class GenericTerms:
             n = out.size
             h_y = sum(idx.size / n * self._h(out, idx, cols) for idx in self.strata)
         else:
-            o = out
-            given = np.column_stack([self.data[:, cols], self.label])
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                h_y = 0.0 if np.all(o == o[0]) else float(self.est.conditional_entropy(o, given))
+            h_y = self._conditional(out, np.column_stack([self.data[:, cols], self.label]))
         return h - h_y
 
 

@@ -67,21 +67,25 @@ class _Partition:
         if self.n_groups == 0:
             return None
         key = self.g * k + col[self.act]
-        g, n_groups = ops.densify(key, self.n_groups * k)
-        if drop_pure:
-            cnt = ops.bincount(g * n_out + o[self.act], n_groups * n_out).reshape(n_groups, n_out)
-            mixed = (cnt > 0).sum(1) > 1
-            n_mixed = int(mixed.sum())
-            if n_mixed < n_groups:
-                keep = mixed[g]
-                remap = mixed.cumsum(0) - 1
-                self.act = self.act[keep]
-                self.g = remap[g[keep]]
-                self.n_groups = n_mixed
-                return keep
-        self.g = g
-        self.n_groups = n_groups
-        return None
+        self.g, self.n_groups = ops.densify(key, self.n_groups * k)
+        return self.drop_pure(o, n_out) if drop_pure else None
+
+    def drop_pure(self, o: Any, n_out: int) -> Any:
+        """Drop the samples of groups whose output is constant (``o`` over all samples).
+
+        Returns the mask of kept samples, or None when every group is mixed.
+        """
+        ops = self.ops
+        cnt = ops.bincount(self.g * n_out + o[self.act], self.n_groups * n_out).reshape(self.n_groups, n_out)
+        mixed = (cnt > 0).sum(1) > 1
+        n_mixed = int(mixed.sum())
+        if n_mixed == self.n_groups:
+            return None
+        keep = mixed[self.g]
+        self.act = self.act[keep]
+        self.g = (mixed.cumsum(0) - 1)[self.g[keep]]
+        self.n_groups = n_mixed
+        return keep
 
 
 def greedy_path(
@@ -146,7 +150,7 @@ def greedy_path(
     if drop:
         # A partition starts pure when O is constant (within each label for the second one).
         for p in parts:
-            p.g, p.n_groups, p.act = _drop_pure_start(ops, p, out, n_out)
+            p.drop_pure(out, n_out)
 
     log2_z = 0.0
     alive = np.ones(n_nodes, dtype=bool)
@@ -234,14 +238,6 @@ def _candidate_counts(ops: Any, p: _Partition, out: Any, n_out: int, k: int, nco
     size = ops.bincount(key, n_keys).reshape(p.n_groups, n_out, 1, 1)
     zero = size - sums.sum(2).reshape(p.n_groups, n_out, 1, ncol)
     return ops.concat([zero, sums], 2)
-
-
-def _drop_pure_start(ops: Any, p: _Partition, out: Any, n_out: int) -> tuple[Any, int, Any]:
-    cnt = ops.bincount(p.g * n_out + out, p.n_groups * n_out).reshape(p.n_groups, n_out)
-    mixed = (cnt > 0).sum(1) > 1
-    keep = mixed[p.g]
-    remap = mixed.cumsum(0) - 1
-    return remap[p.g[keep]], int(mixed.sum()), p.act[keep]
 
 
 def _term_now(

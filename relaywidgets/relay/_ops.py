@@ -13,6 +13,9 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
+from ..info.backends import NumpyBackend
+
+_NUMPY_COUNTING = NumpyBackend()
 
 __all__ = ["NumpyOps", "TorchOps", "resolve_ops"]
 
@@ -37,13 +40,6 @@ class NumpyOps:
     def arange(self, n: int) -> np.ndarray:
         return np.arange(n, dtype=np.int64)
 
-    def empty_int(self) -> np.ndarray:
-        return np.zeros(0, dtype=np.int64)
-
-    def int_dtype(self, bound: int) -> Any:
-        # int32 keys halve the memory traffic of the big key arrays, which dominates the search.
-        return np.int32 if bound < 2**31 - 1 else np.int64
-
     def astype(self, x: np.ndarray, dtype: Any) -> np.ndarray:
         return x.astype(dtype, copy=False)
 
@@ -51,24 +47,14 @@ class NumpyOps:
         return np.bincount(x.ravel(), minlength=n)
 
     def densify(self, key: np.ndarray, bound: int | None = None) -> tuple[np.ndarray, int]:
-        """Dense codes ``0 .. n-1`` of ``key`` (order-preserving) and their number ``n``."""
-        if key.size == 0:
-            return np.zeros(0, dtype=np.int64), 0
-        if bound is not None and bound <= max(4 * key.size, 1 << 16):
-            present = np.bincount(key, minlength=bound) > 0
-            remap = np.cumsum(present) - 1
-            return remap[key], int(remap[-1]) + 1
-        uniq, inverse = np.unique(key, return_inverse=True)
-        return inverse.reshape(-1).astype(np.int64, copy=False), int(uniq.size)
+        """Dense codes ``0 .. n-1`` of an integer ``key`` (order-preserving) and their number ``n``."""
+        return _NUMPY_COUNTING.densify(key, bound)
 
     def take(self, table: np.ndarray, idx: np.ndarray) -> np.ndarray:
         return np.take(table, idx)
 
     def table(self, values: np.ndarray) -> np.ndarray:
         return values
-
-    def scalar(self, x: Any) -> float:
-        return float(x)
 
     def log2(self, x: np.ndarray) -> np.ndarray:
         return np.log2(x)
@@ -153,10 +139,6 @@ class TorchOps:
     def empty_int(self) -> Any:
         return self.torch.zeros(0, dtype=self.torch.int64, device=self.device)
 
-    def int_dtype(self, bound: int) -> Any:
-        # torch.bincount wants int64 input; keep keys int64 on this path.
-        return self.torch.int64
-
     def astype(self, x: Any, dtype: Any) -> Any:
         return x.to(self._dtype(dtype))
 
@@ -174,9 +156,6 @@ class TorchOps:
 
     def table(self, values: np.ndarray) -> Any:
         return self.torch.as_tensor(values, device=self.device)
-
-    def scalar(self, x: Any) -> float:
-        return float(x)
 
     def log2(self, x: Any) -> Any:
         return self.torch.log2(x)

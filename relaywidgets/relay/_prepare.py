@@ -16,6 +16,7 @@ import xarray as xr
 from ..errors import InputError, RecordingError
 from ..info import UndersamplingWarning, discretize, discretizers, get_estimator
 from ..info import Estimator
+from ..info.validation import check_choice, check_float
 from ._counts import DISCRETE_FAST
 
 __all__ = [
@@ -244,11 +245,11 @@ def output_codes(prediction: np.ndarray, cls: int) -> tuple[np.ndarray, int]:
     if cls >= 0:
         o = (prediction == cls).astype(np.int64)
         return o, 2
-    _, o = np.unique(prediction, return_inverse=True)
-    return o.reshape(-1).astype(np.int64), int(o.max()) + 1 if o.size else 1
+    return dense_labels(prediction)
 
 
 def dense_labels(label: np.ndarray) -> tuple[np.ndarray, int]:
+    """Dense codes ``0 .. k - 1`` of ``label`` (order-preserving) and their number ``k``."""
     _, y = np.unique(label, return_inverse=True)
     return y.reshape(-1).astype(np.int64), int(y.max()) + 1 if y.size else 1
 
@@ -291,16 +292,9 @@ def warn_undersampled(worst: tuple[float, int, int, int] | None, stacklevel: int
 
 
 def check_threshold(threshold: Any, owner: str) -> float:
-    ok = isinstance(threshold, numbers.Real) and not isinstance(threshold, bool) and 0.0 <= float(threshold) <= 1.0
-    if not ok:
-        raise InputError(f"The 'threshold' parameter of {owner} must be a float in [0, 1]. Got {threshold!r} instead.")
-    return float(threshold)
+    return check_float(threshold, "threshold", owner, 0, 1)
 
 
 def check_source(source: Any, owner: str) -> str:
-    if not isinstance(source, str) or source not in SOURCES:
-        raise InputError(
-            f"The 'source' parameter of {owner} must be one of 'input', 'label'. Got {source!r} instead."
-        )
-    return source
+    return check_choice(source, "source", owner, SOURCES)
 

@@ -18,6 +18,7 @@ from ._counts import CountsEntropy
 from ._generic import GenericTerms, generic_path
 from ._greedy import TIE_TOL, PathResult, greedy_path, marginal_terms, pair_terms
 from ._ops import NumpyOps
+from .threshold import relay_cuts
 
 __all__ = ["SliceResult", "DiscreteSlice", "GenericSlice", "relay_cut", "p_value"]
 
@@ -43,8 +44,6 @@ class SliceResult:
 
 def relay_cut(curve: np.ndarray, total: float, threshold: float) -> int:
     """Number of removals s* that leaves the smallest relay set with I_R >= threshold * total."""
-    from .threshold import relay_cuts
-
     return int(relay_cuts(np.asarray(curve)[None], np.asarray([total]), threshold)[0])
 
 

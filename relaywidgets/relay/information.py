@@ -92,7 +92,8 @@ def relay_information(
         raise InputError(f"Time step {t_label} has fewer than 2 samples still running; choose an earlier step.")
     pred = np.asarray(rec["prediction"].values)[sl.samples]
     out, n_out = prep.output_codes(pred, cls)
-    if np.unique(out).size < 2:
+    n_observed_out = np.unique(out).size
+    if n_observed_out < 2:
         prep.warn_constant_outputs({cname: [t_label]}, 2)
         return 0.0
     label = None
@@ -110,6 +111,7 @@ def relay_information(
         )
     if fast:
         est_c = CountsEntropy(est.name, NumpyOps())
+        log2_k_o = float(np.log2(n_observed_out))
         terms = []
         for cols in (z_cols, all_cols):
             if cols.size:
@@ -127,7 +129,7 @@ def relay_information(
                     label=label,
                     n_label=n_label,
                     log2_cells=np.array([sl.log2_levels[cols].sum()]) if est_c.needs_alphabet else None,
-                    log2_k_o=float(np.log2(np.unique(out).size)),
+                    log2_k_o=log2_k_o,
                 )[0]
             )
         return float(terms[0] - terms[1])

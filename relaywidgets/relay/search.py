@@ -12,6 +12,7 @@ import xarray as xr
 
 from .._version import __version__
 from ..errors import InputError
+from ..info.validation import check_int
 from . import _prepare as prep
 from ._ops import NumpyOps, resolve_ops
 from ._slice import DiscreteSlice, GenericSlice, SliceResult, relay_cut
@@ -118,8 +119,8 @@ def find_relays(
     owner = "find_relays"
     rec = prep.check_rec(rec)
     threshold = prep.check_threshold(threshold, owner)
-    n_perm = _check_int(n_perm, "n_perm", owner, 0)
-    seed = _check_int(seed, "seed", owner, 0)
+    n_perm = check_int(n_perm, "n_perm", owner, 0)
+    seed = check_int(seed, "seed", owner, 0)
     ok_alpha = isinstance(alpha, numbers.Real) and not isinstance(alpha, bool) and 0.0 < float(alpha) < 1.0
     if not ok_alpha:
         raise InputError(f"The 'alpha' parameter of {owner} must be a float in (0, 1). Got {alpha!r} instead.")
@@ -224,12 +225,6 @@ def find_relays(
     for key, value in rec.attrs.items():
         attrs[f"recording_{key}" if key in attrs or key in ("relaywidgets_format",) else key] = value
     return _dataset(rec, arrays, concept_list, time_labels, node_pos, attrs)
-
-
-def _check_int(value: Any, name: str, owner: str, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise InputError(f"The {name!r} parameter of {owner} must be an int in [{low}, inf). Got {value!r} instead.")
-    return int(value)
 
 
 def _perms(cache: dict[bytes, np.ndarray], samples: np.ndarray, n_perm: int, seed: int) -> np.ndarray:

@@ -84,31 +84,21 @@ def _recording_inputs(rec: xr.Dataset) -> tuple[np.ndarray, np.ndarray, np.ndarr
 class _Evaluator:
     """Accuracy of the model under a set of knocked-out node labels.
 
-    Uses :class:`relaywidgets.knockout.KnockoutSession` (which caches the intact run and publishes
-    the last requested state) when it is available, else the model's own knockout-aware ``predict``.
+    A thin adapter over :class:`relaywidgets.knockout.KnockoutSession`, which caches the intact run
+    and publishes the last requested state.
     """
 
-    def __init__(self, model: Any, X: Any, y: Any, lengths: Any, n_classes: int) -> None:
-        self.model, self.X, self.y, self.lengths, self.n_classes = model, X, np.asarray(y), lengths, n_classes
-        try:
-            from ..knockout import KnockoutSession
-        except ImportError:  # pragma: no cover - older builds without the session
-            KnockoutSession = None  # noqa: N806
-        self.session = None if KnockoutSession is None else KnockoutSession(model, X, y, lengths=lengths)
+    def __init__(self, model: Any, X: Any, y: Any, lengths: Any) -> None:
+        from ..knockout import KnockoutSession
+
+        self.session = KnockoutSession(model, X, y, lengths=lengths)
 
     def baseline(self) -> tuple[float, np.ndarray]:
-        if self.session is not None:
-            return float(self.session.baseline_accuracy), np.asarray(self.session.baseline_per_class, dtype=float)
-        return self.evaluate(())
+        return float(self.session.baseline_accuracy), np.asarray(self.session.baseline_per_class, dtype=float)
 
     def evaluate(self, labels: Sequence[str]) -> tuple[float, np.ndarray]:
-        if self.session is not None:
-            result = self.session.set(list(labels))
-            return float(result.accuracy), np.asarray(result.per_class, dtype=float)
-        from ..metrics import class_accuracy
-
-        pred = self.model.predict(self.X, self.lengths, knockout=knockouts_for(labels) or None)
-        return float(np.mean(pred == self.y)), class_accuracy(self.y, pred, self.n_classes)
+        result = self.session.set(list(labels))
+        return float(result.accuracy), np.asarray(result.per_class, dtype=float)
 
 
 def knockouts_for(labels: Sequence[str], **kwargs: Any) -> list:
@@ -474,9 +464,8 @@ class ExplorerState(HasTraits):
                 self.baseline_accuracy = self.accuracy = None
                 self.per_class_accuracy = self.baseline_per_class_accuracy = ()
             return
-        n_classes = len(self.class_names) or int(getattr(self.model, "num_classes", 0))
         with self._busy():
-            self._evaluator = _Evaluator(self.model, self.X, self.y, self.lengths, n_classes)
+            self._evaluator = _Evaluator(self.model, self.X, self.y, self.lengths)
             acc, per = self._evaluator.baseline()
             with self.hold_trait_notifications():
                 self.baseline_accuracy = acc

@@ -18,7 +18,7 @@ import numpy as np
 
 from ...errors import InputError
 from ..backends import get_backend
-from ..counting import SubsetCounter, column_alphabet_log2, joint_codes
+from ..counting import SubsetCounter, column_alphabet_log2, entropy_from_counts, joint_codes
 from ..validation import (
     as_codes,
     as_samples_array,
@@ -252,8 +252,6 @@ class ContinuousEstimator(Estimator):
 
     @staticmethod
     def _plugin_entropy(labels: np.ndarray) -> float:
-        from ..counting import entropy_from_counts
-
         return entropy_from_counts(np.bincount(labels))
 
     def _no_discrete_pair(self, what: str) -> InputError:
