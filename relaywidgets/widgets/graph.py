@@ -22,6 +22,8 @@ from .state import ExplorerState, concept_title
 __all__ = ["RelayGraph"]
 
 _MAX_WIDTH = 9.0  # stroke width (px) of the strongest hidden -> concept edge
+_HIDDEN_RADIUS = 8  # px
+_MAX_LABELLED = 32  # more hidden nodes than this and their names would not fit: tooltips only
 
 
 class RelayGraph(widgets.VBox):
@@ -41,6 +43,8 @@ class RelayGraph(widgets.VBox):
     ----------
     mark : bqplot.Graph
         The current graph mark; ``mark.colors[i]`` is the fill of ``node_labels[i]`` (see :attr:`node_index`).
+    hidden_names : bqplot.Label
+        The names of the hidden nodes, drawn left of their circles (empty when there are too many).
     node_labels : list of str
         Label of every graph node: ``"input"``, the hidden node labels, then ``"concept <c>"``.
     figure : bqplot.Figure
@@ -49,6 +53,9 @@ class RelayGraph(widgets.VBox):
     -----
     bqplot's Graph view draws node colours and links once, when it renders (bqplot issue #1155), so
     every change builds a new Graph mark and swaps it into the figure; the click handler moves with it.
+    The Graph mark can only put a label right of its node, where the hidden -> concept edges are drawn
+    over it, so the hidden nodes' names are a separate Label mark left of the circles, where only the
+    thin input edges pass.
     """
 
     def __init__(self, state: ExplorerState, **kwargs: Any) -> None:
@@ -56,6 +63,7 @@ class RelayGraph(widgets.VBox):
         self.x_scale = bqplot.LinearScale(min=-0.4, max=2.6)
         self.y_scale = bqplot.LinearScale(min=-0.03, max=1.03)
         self.mark: bqplot.Graph | None = None
+        self.hidden_names: bqplot.Label | None = None
         self.node_labels: list[str] = []
         self.figure = bqplot.Figure(
             marks=[],
@@ -112,7 +120,7 @@ class RelayGraph(widgets.VBox):
 
         add("input", 0.0, 0.5, INPUT_COLOR, shape="rect", shape_attrs={"width": 44, "height": 22},
             label_display="none", role="input", relays_for="")
-        show_labels = "outside" if len(hidden) <= 32 else "none"
+        names_x, names_y, names = [], [], []
         for k, layer in enumerate(layers):
             members = [n for n in hidden if n.split(".")[0] == layer]
             for pos, n in zip(_spread(len(members)), members):
@@ -125,7 +133,11 @@ class RelayGraph(widgets.VBox):
                     color = palette[rel[0]]
                 else:
                     color = PLAIN_COLOR
-                add(n, 1.0 + k, pos, color, shape="circle", shape_attrs={"r": 8}, label_display=show_labels,
+                if len(hidden) <= _MAX_LABELLED:
+                    names_x.append(1.0 + k)
+                    names_y.append(pos)
+                    names.append(n)
+                add(n, 1.0 + k, pos, color, shape="circle", shape_attrs={"r": _HIDDEN_RADIUS}, label_display="none",
                     role="hidden", relays_for=", ".join(rel) if rel else "none",
                     knocked_out="yes" if n in knocked else "no")
         for pos, c in zip(_spread(len(concepts)), concepts):
@@ -163,11 +175,22 @@ class RelayGraph(widgets.VBox):
             tooltip=bqplot.Tooltip(fields=["label", "relays_for"], labels=["node", "relays for"]),
         )
         mark.on_element_click(self._on_click)
-        old = self.mark
-        self.mark, self.node_labels = mark, labels
-        self.figure.marks = [mark]
-        if old is not None:
-            old.close()
+        hidden_names = bqplot.Label(
+            x=np.array(names_x, dtype=float),
+            y=np.array(names_y, dtype=float),
+            text=np.array(names, dtype=str),
+            scales={"x": self.x_scale, "y": self.y_scale},
+            x_offset=-(_HIDDEN_RADIUS + 4),
+            align="end",
+            default_size=11,
+            font_weight="normal",
+            colors=["#333333"],
+        )
+        old = [m for m in (self.mark, self.hidden_names) if m is not None]
+        self.mark, self.hidden_names, self.node_labels = mark, hidden_names, labels
+        self.figure.marks = [mark, hidden_names]  # names on top of the thin input edges
+        for m in old:
+            m.close()
 
         where = f"t={s.time}" if s.relays is not None else "no relay map yet"
         self.figure.title = f"relays at {where}; click a hidden node to knock it out" if s.has_model else \

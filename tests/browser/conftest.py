@@ -82,12 +82,20 @@ def browser(chromium_path: str, lab_workdir: Path):
 
 @pytest.fixture
 def page(browser, artifacts_dir: Path, request):
-    """A new page; its console errors are collected in ``page.console_errors``; a screenshot on failure."""
+    """A new page; its console errors are collected in ``page.console_errors`` (uncaught exceptions
+    included), its uncaught exceptions alone in ``page.page_errors``; a screenshot on failure."""
     page = browser.new_page()
     errors: list[str] = []
+    page_errors: list[str] = []
+
+    def on_page_error(exc: Exception) -> None:
+        errors.append(str(exc))
+        page_errors.append(str(exc))
+
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("pageerror", on_page_error)
     page.console_errors = errors  # type: ignore[attr-defined]
+    page.page_errors = page_errors  # type: ignore[attr-defined]
     yield page
     failed = getattr(request.node, "rep_call", None)
     if failed is not None and failed.failed:

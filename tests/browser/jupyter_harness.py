@@ -304,12 +304,26 @@ def wait_until(predicate: Any, timeout: float, what: str, interval: float = 0.25
         time.sleep(interval)
 
 
-def open_notebook(page: Any, server: JupyterLabServer, name: str, *, timeout: float = 120.0) -> None:
-    """Open notebook ``name`` in JupyterLab and wait until its kernel is idle.
+#: Where each front end opens a notebook: JupyterLab 4 (``reset`` drops any saved workspace layout) and
+#: Notebook 7 (one notebook per page). Both are served by the same Jupyter server.
+_NOTEBOOK_PAGES = {
+    "lab": ("lab/tree/{name}", {"reset": ""}),
+    "notebook": ("notebooks/{name}", {}),
+}
 
-    The "Select Kernel" dialog JupyterLab may show is accepted (the notebook's own kernelspec).
+
+def open_notebook(
+    page: Any, server: JupyterLabServer, name: str, *, ui: str = "lab", timeout: float = 120.0
+) -> None:
+    """Open notebook ``name`` in JupyterLab (``ui="lab"``) or Notebook 7 (``ui="notebook"``) and wait
+    until its kernel is idle.
+
+    The "Select Kernel" dialog either front end may show is accepted (the notebook's own kernelspec).
     """
-    page.goto(server.url(f"lab/tree/{name}", reset=""), timeout=timeout * 1000)
+    if ui not in _NOTEBOOK_PAGES:
+        raise ValueError(f"The 'ui' parameter of open_notebook must be one of {sorted(_NOTEBOOK_PAGES)}. Got {ui!r} instead.")
+    path, query = _NOTEBOOK_PAGES[ui]
+    page.goto(server.url(path.format(name=name), **query), timeout=timeout * 1000)
     page.wait_for_selector(".jp-Notebook", timeout=timeout * 1000)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -331,6 +345,9 @@ _ERRORS_JS = """() => Array.from(document.querySelectorAll(
 
 def run_all_cells(page: Any, *, timeout: float = 240.0) -> list[str]:
     """Run every cell through the Run menu and wait until all have executed; return their prompts.
+
+    JupyterLab 4 and Notebook 7 share the menu bar (``#jp-MainMenu``) and its "Run All Cells" entry.
+    The notebook must have no outputs yet: numbered prompts count as finished.
 
     Raises
     ------
