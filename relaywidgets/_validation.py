@@ -12,7 +12,7 @@ import numpy as np
 
 from .errors import InputError
 
-__all__ = ["check_inputs", "check_lengths", "check_sequence_shape", "as_numpy", "check_choice", "first_bad_positions"]
+__all__ = ["check_inputs", "check_lengths", "check_sequence_shape", "as_numpy", "first_bad_positions"]
 
 
 def as_numpy(a: Any) -> np.ndarray:
@@ -26,16 +26,6 @@ def first_bad_positions(mask: np.ndarray, limit: int = 3) -> str:
     """Describe up to ``limit`` positions where ``mask`` is true, as ``(i, j, k)`` tuples."""
     where = np.argwhere(mask)[:limit]
     return ", ".join(str(tuple(int(v) for v in w)) for w in where)
-
-
-def check_choice(name: str, value: Any, options: tuple[str, ...] | list[str], owner: str) -> str:
-    """Validate a string option, scikit-learn style."""
-    if not isinstance(value, str) or value not in options:
-        listed = ", ".join(repr(o) for o in options)
-        raise InputError(
-            f"The {name!r} parameter of {owner} must be one of {listed}. Got {value!r} instead."
-        )
-    return value
 
 
 def check_sequence_shape(shape: tuple[int, ...], *, num_features: int | None = None, name: str = "X") -> None:

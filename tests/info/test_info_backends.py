@@ -14,28 +14,7 @@ from relaywidgets.info import (
     joint_codes,
     mutual_information,
 )
-
-def _same_partition(dense: np.ndarray, rows: np.ndarray) -> None:
-    """``dense`` labels the distinct rows of ``rows`` one-to-one and densely."""
-    _, inverse = np.unique(rows, axis=0, return_inverse=True)
-    inverse = inverse.reshape(-1)
-    pairs = np.unique(np.column_stack([dense, inverse]), axis=0)
-    assert len(pairs) == len(np.unique(dense)) == len(np.unique(inverse))
-    assert dense.min() == 0 and dense.max() == len(np.unique(dense)) - 1
-
-
-CASES = {
-    "binary-64": lambda rng: rng.integers(0, 2, (500, 64), dtype=np.int8),
-    "binary-130": lambda rng: rng.integers(0, 2, (400, 130)).astype(bool),
-    "binary-5": lambda rng: rng.integers(0, 2, (300, 5), dtype=np.int64),
-    "small-ints": lambda rng: rng.integers(0, 5, (300, 7)),
-    "negative": lambda rng: rng.integers(-3, 2, (300, 4)),
-    "huge-range": lambda rng: np.column_stack(
-        [rng.integers(-(2**62), 2**62, 200), rng.integers(0, 3, 200), np.full(200, 2**40)]
-    ),
-    "wide-words": lambda rng: rng.integers(0, 2**20, (300, 9)),
-    "few-distinct-rows": lambda rng: np.repeat(rng.integers(0, 2, (4, 70), dtype=np.int8), 50, axis=0),
-}
+from info_cases import CASES, same_partition
 
 
 torch = pytest.importorskip("torch")
@@ -58,7 +37,7 @@ def test_torch_joint_codes_partition(case, device, packing):
     dense, n_states = joint_codes(rows, backend="torch", device=device)
     assert isinstance(dense, torch.Tensor) and dense.device.type == device
     assert n_states == len(np.unique(rows, axis=0))
-    _same_partition(dense.cpu().numpy(), rows)
+    same_partition(dense.cpu().numpy(), rows)
 
 
 @pytest.mark.parametrize("device", DEVICES)
@@ -88,4 +67,4 @@ def test_torch_backend_accepts_tensors():
     dense, n = joint_codes(torch.from_numpy(codes), backend="torch")
     ref, n_ref = joint_codes(codes)
     assert n == n_ref
-    _same_partition(dense.numpy(), codes)
+    same_partition(dense.numpy(), codes)

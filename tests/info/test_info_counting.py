@@ -6,29 +6,7 @@ import numpy as np
 import pytest
 
 from relaywidgets.info import combine_codes, entropy_from_counts, joint_codes
-
-
-def _same_partition(dense: np.ndarray, rows: np.ndarray) -> None:
-    """``dense`` labels the distinct rows of ``rows`` one-to-one and densely."""
-    _, inverse = np.unique(rows, axis=0, return_inverse=True)
-    inverse = inverse.reshape(-1)
-    pairs = np.unique(np.column_stack([dense, inverse]), axis=0)
-    assert len(pairs) == len(np.unique(dense)) == len(np.unique(inverse))
-    assert dense.min() == 0 and dense.max() == len(np.unique(dense)) - 1
-
-
-CASES = {
-    "binary-64": lambda rng: rng.integers(0, 2, (500, 64), dtype=np.int8),
-    "binary-130": lambda rng: rng.integers(0, 2, (400, 130)).astype(bool),
-    "binary-5": lambda rng: rng.integers(0, 2, (300, 5), dtype=np.int64),
-    "small-ints": lambda rng: rng.integers(0, 5, (300, 7)),
-    "negative": lambda rng: rng.integers(-3, 2, (300, 4)),
-    "huge-range": lambda rng: np.column_stack(
-        [rng.integers(-(2**62), 2**62, 200), rng.integers(0, 3, 200), np.full(200, 2**40)]
-    ),
-    "wide-words": lambda rng: rng.integers(0, 2**20, (300, 9)),
-    "few-distinct-rows": lambda rng: np.repeat(rng.integers(0, 2, (4, 70), dtype=np.int8), 50, axis=0),
-}
+from info_cases import CASES, same_partition
 
 
 @pytest.mark.parametrize("case", list(CASES))
@@ -37,7 +15,7 @@ def test_joint_codes_is_a_dense_relabelling_of_rows(case):
     dense, n_states = joint_codes(rows)
     assert dense.shape == (rows.shape[0],) and dense.dtype == np.int64
     assert n_states == len(np.unique(rows, axis=0)) <= rows.shape[0]
-    _same_partition(dense, rows)
+    same_partition(dense, rows)
 
 
 def test_joint_codes_edge_shapes():
@@ -57,7 +35,7 @@ def test_combine_codes_matches_rows():
     b, nb = joint_codes(b_rows)
     ab, n_possible = combine_codes(a, na, b, nb)
     assert ab.max() < n_possible
-    _same_partition(np.unique(ab, return_inverse=True)[1].reshape(-1), np.hstack([a_rows, b_rows]))
+    same_partition(np.unique(ab, return_inverse=True)[1].reshape(-1), np.hstack([a_rows, b_rows]))
 
 
 def test_entropy_from_counts_known_values():
