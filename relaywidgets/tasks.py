@@ -83,11 +83,31 @@ def _frequency(n: int, T: int, rng: np.random.Generator, n_classes: int, noise: 
     return X[:, :, None], y
 
 
+def _cue_hold(n: int, T: int, rng: np.random.Generator, n_classes: int, noise: float) -> tuple[np.ndarray, np.ndarray]:
+    """cue-hold: a class-coded cue arrives at a random step and must be held to the end.
+
+    Features: ``n_classes`` channels. Label ``y`` is uniform over the classes. The cue step ``t_c`` is
+    drawn uniformly from ``2 .. 7``, independently of ``y``; at ``t_c`` channel ``y`` carries a pulse of
+    height 1, and nothing else marks the cue. Every step of every channel carries Gaussian noise of
+    standard deviation ``noise``. Because the cue time varies, the network must detect the pulse
+    wherever it falls and then hold the class to the last step; with ``seq_len = 30`` that is a delay of
+    22 to 27 steps. Networks often sit at chance for several epochs before they find the cue.
+    """
+    if T < 10:
+        raise InputError(f"cue-hold needs seq_len >= 10 (cue at a random step 2-7, then a delay); got {T}.")
+    y = rng.integers(0, n_classes, size=n)
+    cue_step = rng.integers(2, 8, size=n)
+    X = rng.normal(0.0, noise, size=(n, T, n_classes))
+    X[np.arange(n), cue_step, y] += 1.0
+    return X, y
+
+
 _TASKS: dict[str, tuple[Callable, int | None, float]] = {
     # name: (generator, default n_classes, default noise)
     "delayed-cue": (_delayed_cue, 4, 0.3),
     "temporal-xor": (_temporal_xor, 2, 0.2),
     "frequency": (_frequency, 3, 0.3),
+    "cue-hold": (_cue_hold, 3, 0.3),
 }
 
 
@@ -122,14 +142,14 @@ def make_task(
 
     Parameters
     ----------
-    name : {"delayed-cue", "temporal-xor", "frequency"}
+    name : {"delayed-cue", "temporal-xor", "frequency", "cue-hold"}
         The task; each one's generative process is documented in :func:`task_info`.
     n_samples : int
         Number of sequences.
     seq_len : int
         Steps per sequence.
     n_classes : int, optional
-        Number of classes (delayed-cue: 4, temporal-xor: 2 (fixed), frequency: 3 by default).
+        Number of classes (delayed-cue: 4, temporal-xor: 2 (fixed), frequency: 3, cue-hold: 3 by default).
     noise : float, optional
         Standard deviation of the Gaussian input noise (task-specific default).
     seed : int

@@ -9,7 +9,7 @@ from relaywidgets import InputError
 from relaywidgets.tasks import make_task, task_info, tasks
 
 
-@pytest.mark.parametrize("name", ["delayed-cue", "temporal-xor", "frequency"])
+@pytest.mark.parametrize("name", ["delayed-cue", "temporal-xor", "frequency", "cue-hold"])
 def test_shapes_dtypes_and_determinism(name):
     X, y = make_task(name, 50, 20, seed=3)
     assert X.dtype == np.float32 and y.dtype == np.int64
@@ -52,6 +52,26 @@ def test_frequency_classes_have_their_frequency():
     np.testing.assert_allclose(peak, expected, atol=0.006)
 
 
+def test_cue_hold_has_one_class_pulse_at_a_random_step_2_to_7():
+    X, y = make_task("cue-hold", 6000, 30, noise=0.0, seed=5)
+    assert X.shape == (6000, 30, 3)
+    # Noise-free: exactly one nonzero input per sequence, a pulse of height 1 on channel y.
+    sample, step, channel = np.nonzero(X)
+    np.testing.assert_array_equal(sample, np.arange(6000))
+    np.testing.assert_array_equal(channel, y)
+    np.testing.assert_array_equal(X[sample, step, channel], 1.0)
+    # The cue step is uniform on 2..7 and independent of the class.
+    assert set(step) == set(range(2, 8))
+    counts = np.bincount(step, minlength=8)[2:]
+    assert counts.min() > 850 and counts.max() < 1150
+    for c in range(3):
+        assert abs(step[y == c].mean() - step.mean()) < 0.15
+    assert np.bincount(y).min() > 1850
+    # With noise, the noise has the documented standard deviation away from the cue.
+    Xn, yn = make_task("cue-hold", 2000, 30, seed=5)
+    assert abs(float(Xn[:, 10:].std()) - 0.3) < 0.01
+
+
 @pytest.mark.parametrize(
     "args, kwargs, match",
     [
@@ -59,6 +79,7 @@ def test_frequency_classes_have_their_frequency():
         (("temporal-xor",), {"n_classes": 3}, "exactly 2 classes"),
         (("delayed-cue", 0), {}, "'n_samples' parameter"),
         (("delayed-cue", 10, 2), {}, "seq_len >= 4"),
+        (("cue-hold", 10, 9), {}, "seq_len >= 10"),
         (("frequency",), {"noise": -1.0}, "'noise' parameter"),
     ],
 )
