@@ -26,7 +26,7 @@ _LAZY = {
     "relay_knockout_test": "relaywidgets.knockout.causal",
     "KnockoutSession": "relaywidgets.knockout.session",
     "KnockoutResult": "relaywidgets.knockout.session",
-    "plot_knockout_test": "relaywidgets.knockout.plot",
+    "plot_knockout_test": "relaywidgets.plot",
 }
 
 __all__ = [

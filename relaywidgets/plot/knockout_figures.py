@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import InputError
-from ..plot import _KNOCKOUT_VARS, _default_bins
+from .relay_figures import _KNOCKOUT_VARS, _default_bins
 
 if TYPE_CHECKING:  # pragma: no cover
     import xarray as xr

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from .errors import InputError
+from ..errors import InputError
 
 __all__ = [
     "relay_heatmap",
@@ -97,7 +97,7 @@ def _concept_index(result: xr.Dataset, concept: Any, owner: str) -> int:
 def _with_threshold(result: xr.Dataset, threshold: Any) -> xr.Dataset:
     if threshold is None:
         return result
-    from .relay import relays_at
+    from ..relay import relays_at
 
     return relays_at(result, threshold)
 
@@ -290,7 +290,7 @@ def _per_step_series(
     per name: the mean over its runs (and over concepts, or the chosen concept), with the run-to-run
     range as the band.
     """
-    from .relay import relay_drift
+    from ..relay import relay_drift
 
     def per_concept(res: xr.Dataset) -> tuple[np.ndarray, xr.Dataset]:
         drift = relay_drift(_with_threshold(res, threshold), significant_only=significant_only)
@@ -865,7 +865,7 @@ def knockout_drops(
 
     import matplotlib.pyplot as plt
 
-    from .knockout.plot import plot_knockout_test
+    from .knockout_figures import plot_knockout_test
 
     n = len(tests)
     cols = min(ncols, n)
