@@ -2,11 +2,34 @@
 
 from __future__ import annotations
 
+import importlib.abc
+import os
+import sys
+
 import numpy as np
 import pytest
-import torch
 
-torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
+
+class _NoTorch(importlib.abc.MetaPathFinder):
+    """Makes ``import torch`` fail, to show that the torch-free parts of the package and their tests need none."""
+
+    def find_spec(self, fullname, path, target=None):
+        if fullname == "torch" or fullname.startswith("torch."):
+            raise ModuleNotFoundError(f"No module named {fullname!r} (blocked by RELAYWIDGETS_BLOCK_TORCH)")
+        return None
+
+
+if os.environ.get("RELAYWIDGETS_BLOCK_TORCH") == "1":
+    sys.meta_path.insert(0, _NoTorch())
+
+
+@pytest.fixture(autouse=True)
+def _torch_threads():
+    """At most two torch threads, set only where a test module loaded torch (the info tests need none)."""
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
+    yield
 
 
 @pytest.fixture(scope="session")
