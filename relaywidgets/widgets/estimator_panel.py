@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import ipywidgets as widgets
@@ -10,6 +11,9 @@ from ._style import escape
 from .state import ExplorerState, _registry_names
 
 __all__ = ["EstimatorPanel"]
+
+# log10 of the alpha slider's usual range, 0.001 … 0.2.
+_ALPHA_LOG_RANGE = (-3.0, math.log10(0.2))
 
 
 def _description(entry: Any) -> str:
@@ -75,12 +79,16 @@ class EstimatorPanel(widgets.VBox):
             layout=widgets.Layout(width="330px"),
         )
         self.threshold.add_class("rw-threshold")
-        self.alpha = widgets.FloatSlider(
+        # A log slider: the useful alphas span decades (0.001 … 0.2). Its range widens to take any alpha
+        # the state holds (ExplorerState accepts (0, 1)), so the slider never shows another value than the
+        # one the significance is computed with.
+        self.alpha = widgets.FloatLogSlider(
             value=state.alpha,
-            min=0.001,
-            max=0.2,
-            step=0.001,
-            readout_format=".3f",
+            base=10,
+            min=_ALPHA_LOG_RANGE[0],
+            max=_ALPHA_LOG_RANGE[1],
+            step=0.01,
+            readout_format=".3g",
             continuous_update=False,
             description="alpha",
             tooltip="Significance level of the permutation test (significant when p < alpha).",
@@ -121,7 +129,15 @@ class EstimatorPanel(widgets.VBox):
         if s.discretizer in self._discretizers:
             self.discretizer.value = s.discretizer
         self.threshold.value = s.threshold
-        self.alpha.value = min(max(s.alpha, self.alpha.min), self.alpha.max)
+        exponent = math.log10(s.alpha)
+        low = min(_ALPHA_LOG_RANGE[0], math.floor(exponent * 100 - 1e-9) / 100)
+        high = max(_ALPHA_LOG_RANGE[1], math.ceil(exponent * 100 + 1e-9) / 100)
+        with self.alpha.hold_sync():
+            # Widen first, then set the value, then narrow: narrowing around the old value would clamp it
+            # and push the clamped value back into the state.
+            self.alpha.min, self.alpha.max = min(low, self.alpha.min), max(high, self.alpha.max)
+            self.alpha.value = s.alpha
+            self.alpha.min, self.alpha.max = low, high
         est = self._estimators.get(s.estimator)
         continuous = getattr(est, "kind", "discrete") == "continuous"
         self.discretizer.disabled = continuous
