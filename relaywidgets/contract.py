@@ -1,15 +1,36 @@
-"""The recording contract (docs/recording.md) and its check, free of torch so the numerical core can use it."""
+"""The data contracts of relaywidgets and their checks, free of torch so every floor can use them.
+
+- the recording (docs/recording.md): :func:`check_recording`;
+- the node-label grammar of both (``"l0.h17"``): :func:`node_label`, :func:`parse_node_label`;
+- the relay result (docs/relays.md): :func:`check_relays`, and the one concept resolver of both,
+  :func:`resolve_concept` (with :func:`concept_classes`, :func:`concept_names`), and
+  :func:`concept_title`, the human name of a concept.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import numbers
+import re
+from typing import Any, Sequence
 
 import numpy as np
 import xarray as xr
 
-from .errors import RecordingError
+from .errors import InputError, RecordingError, RelaywidgetsError
 
-__all__ = ["check_recording", "RECORDING_FORMAT"]
+__all__ = [
+    "check_recording",
+    "RECORDING_FORMAT",
+    "check_relays",
+    "RELAY_VARIABLES",
+    "resolve_concept",
+    "concept_classes",
+    "concept_names",
+    "concept_title",
+    "node_label",
+    "parse_node_label",
+    "NODE_LABEL",
+]
 
 RECORDING_FORMAT = "recording/1"
 _REQUIRED_VARS = {
@@ -72,3 +93,310 @@ def check_recording(ds: Any) -> xr.Dataset:
     if ds.sizes["sample"] < 1:
         raise RecordingError("The recording holds no samples.")
     return ds
+
+
+# --------------------------------------------------------------------------------------------------
+# node labels
+
+
+#: The grammar of a node label: layer and unit of a hidden unit, ``"l<layer>.h<unit>"``.
+NODE_LABEL = re.compile(r"^l(\d+)\.h(\d+)$")
+
+
+def node_label(layer: int, unit: int) -> str:
+    """Return the label of hidden unit ``unit`` of layer ``layer``, as recordings and relay results name it.
+
+    Examples
+    --------
+    >>> node_label(0, 17)
+    'l0.h17'
+    """
+    return f"l{layer}.h{unit}"
+
+
+def parse_node_label(label: str, *, error: type[RelaywidgetsError] = InputError) -> tuple[int, int]:
+    """Split a node label such as ``"l1.h5"`` into ``(layer, unit)``.
+
+    Parameters
+    ----------
+    label : str
+        A node label of a recording or a relay result.
+    error : type, default InputError
+        The error class to raise (readers raise their own family, e.g. ``KnockoutError``).
+
+    Raises
+    ------
+    InputError (or ``error``)
+        When the label does not have the form ``"l<layer>.h<unit>"``.
+
+    Examples
+    --------
+    >>> parse_node_label("l1.h5")
+    (1, 5)
+    """
+    match = NODE_LABEL.match(str(label))
+    if match is None:
+        raise error(
+            f"Node label {label!r} is not of the form 'l<layer>.h<unit>' (e.g. 'l0.h17'); "
+            "use the labels of a recording's `node` coordinate or plain unit indices."
+        )
+    return int(match.group(1)), int(match.group(2))
+
+
+# --------------------------------------------------------------------------------------------------
+# the relay result
+
+#: Variables of a relay result and their dims (docs/relays.md). Only ``is_relay`` is required; the
+#: others are checked when present, and a reader names those it needs with ``require=``.
+RELAY_VARIABLES: dict[str, tuple[str, ...]] = {
+    "is_relay": ("concept", "time", "node"),
+    "contribution": ("concept", "time", "node"),
+    "elimination_rank": ("concept", "time", "node"),
+    "aggregated_score": ("concept", "time", "node"),
+    "marginal_mi": ("concept", "time", "node"),
+    "unique_relay": ("concept", "time", "node"),
+    "total": ("concept", "time"),
+    "relay_size": ("concept", "time"),
+    "p_value": ("concept", "time"),
+    "null_mean": ("concept", "time"),
+    "p_value_relay": ("concept", "time"),
+    "null_mean_relay": ("concept", "time"),
+    "significant": ("concept", "time"),
+    "curve": ("concept", "time", "step"),
+    "removed": ("concept", "time", "step"),
+}
+_RELAY_DIMS = ("concept", "time", "node")
+
+
+def check_relays(
+    result: Any,
+    owner: str = "check_relays",
+    *,
+    require: Sequence[str] = (),
+    name: str = "relays",
+    error: type[RelaywidgetsError] = InputError,
+) -> xr.Dataset:
+    """Verify that ``result`` is a relay result (docs/relays.md) and return it.
+
+    A relay result is the Dataset returned by :func:`relaywidgets.relay.find_relays` or
+    :func:`relaywidgets.relay.relays_at`: dims ``concept``, ``time``, ``node``, a boolean
+    ``is_relay (concept, time, node)`` and coordinates along the three dims. Every other variable of
+    the format is optional here, but must have its dims when present (in any order).
+
+    Parameters
+    ----------
+    result : Any
+        The object to check.
+    owner : str
+        The function asking, named in the message.
+    require : sequence of str
+        Further variables the caller reads (e.g. ``("contribution", "relay_size")``).
+    name : str, default "relays"
+        The caller's name for the argument, named in the message.
+    error : type, default InputError
+        The error class to raise, so that each reader keeps its own error family.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``result`` itself.
+
+    Raises
+    ------
+    InputError (or ``error``)
+        Naming the first problem found and how to fix it.
+
+    Examples
+    --------
+    >>> from relaywidgets.testing import planted_relay
+    >>> from relaywidgets.relay import find_relays
+    >>> rec, _ = planted_relay("single", n_nodes=3, n_samples=400)
+    >>> res = check_relays(find_relays(rec, concepts=[1], n_perm=0, progress=False))
+    >>> check_relays(rec)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    relaywidgets.errors.InputError: check_relays: relays must be the Dataset returned by ...
+    """
+    fix = " Run `relays = relaywidgets.find_relays(recording)` (or relays_at(relays, threshold)) first."
+    if not isinstance(result, xr.Dataset) or "is_relay" not in result.data_vars:
+        what = "a Dataset without an 'is_relay' variable" if isinstance(result, xr.Dataset) else type(result).__name__
+        raise error(
+            f"{owner}: {name} must be the Dataset returned by relaywidgets.find_relays (dims concept, time, node "
+            f"and an 'is_relay' variable); got {what}.{fix}"
+        )
+    missing = [d for d in _RELAY_DIMS if d not in result.dims]
+    if missing:
+        raise error(
+            f"{owner}: {name} must be a relay result with dims concept, time, node; this one lacks {missing}.{fix}"
+        )
+    for var in dict.fromkeys(("is_relay", *require, *RELAY_VARIABLES)):
+        if var not in result.data_vars:
+            if var in require or var == "is_relay":
+                raise error(f"{owner}: {name} has no {var!r} variable, which {owner} reads.{fix}")
+            continue
+        expected = RELAY_VARIABLES.get(var)
+        if expected is not None and set(result[var].dims) != set(expected):
+            raise error(
+                f"{owner}: {name}[{var!r}] has dims {result[var].dims}; the relay-result format (docs/relays.md) "
+                f"says {expected}.{fix}"
+            )
+    if result["is_relay"].dtype != bool:
+        raise error(f"{owner}: {name}['is_relay'] must be boolean; got {result['is_relay'].dtype}.{fix}")
+    lacking = [d for d in _RELAY_DIMS if d not in result.coords]
+    if lacking:
+        raise error(
+            f"{owner}: {name} needs coordinates along {lacking} (concept labels, time steps, node labels).{fix}"
+        )
+    return result
+
+
+def concept_title(concept: Any) -> str:
+    """Human name of a concept label: ``"class 2"`` for a class, ``"the decision (all classes)"`` for ``"all"``.
+
+    Examples
+    --------
+    >>> concept_title("2"), concept_title("all")
+    ('class 2', 'the decision (all classes)')
+    """
+    label = str(concept)
+    if label == "all":
+        return "the decision (all classes)"
+    return label if label.startswith("class ") else f"class {label}"
+
+
+def concept_names(rec: xr.Dataset) -> list[str]:
+    """Concept labels of a recording's classes: the class names when unique, else ``"class {i}"``.
+
+    ``"all"`` (the whole decision) is not among them: it is a concept of every recording.
+    """
+    n = rec.sizes["class"]
+    if "class_name" in rec.coords:
+        names = [str(v) for v in rec["class_name"].values]
+        if len(set(names)) == n and "all" not in names and all(names):
+            return names
+    return [f"class {i}" for i in range(n)]
+
+
+def _is_int(x: Any) -> bool:
+    return isinstance(x, numbers.Integral) and not isinstance(x, (bool, np.bool_))
+
+
+def concept_classes(result: xr.Dataset) -> list[int | None]:
+    """Class index of every concept of a relay result: -1 for ``"all"``, None where it cannot be told.
+
+    Read from the ``concept_class`` coordinate when there is one (find_relays writes it), else from
+    the labels: an integer, ``"class 3"``, or a name listed in the ``class_name`` attribute.
+
+    Examples
+    --------
+    >>> import xarray as xr
+    >>> concept_classes(xr.Dataset(coords={"concept": ["class 0", "2", "all", "cat"]}))
+    [0, 2, -1, None]
+    """
+    for coord in ("concept_class", "class_index", "class"):
+        if coord in result.coords and result[coord].dims == ("concept",):
+            return [int(v) for v in result[coord].values]
+    names = [str(n) for n in np.atleast_1d(result.attrs.get("class_name", []))]
+    out: list[int | None] = []
+    for value in result["concept"].values:
+        value = value.item() if hasattr(value, "item") else value
+        text = str(value)
+        match = re.fullmatch(r"(?:class )?(\d+)", text)
+        if _is_int(value):
+            out.append(int(value))
+        elif text == "all":
+            out.append(-1)
+        elif match:
+            out.append(int(match.group(1)))
+        elif text in names:
+            out.append(names.index(text))
+        else:
+            out.append(None)
+    return out
+
+
+def _match_concept(labels: list[str], classes: Sequence[int | None], concept: Any) -> int | None:
+    """The rules of concept resolution, shared by relay results and recordings.
+
+    A string names a concept by its label; an int names it by its class index (never by position, so
+    that ``1`` means class 1 whether or not class 0 was analysed).
+    """
+    if isinstance(concept, (str, np.str_)):
+        text = str(concept)
+        return labels.index(text) if text in labels else None
+    if _is_int(concept):
+        return list(classes).index(int(concept)) if int(concept) in classes else None
+    return None
+
+
+def resolve_concept(
+    result: xr.Dataset,
+    concept: Any,
+    owner: str = "resolve_concept",
+    *,
+    error: type[RelaywidgetsError] = InputError,
+) -> int:
+    """Position of ``concept`` on the ``concept`` axis of a relay result.
+
+    Parameters
+    ----------
+    result : xarray.Dataset
+        A relay result (docs/relays.md), or a recording (docs/recording.md): then the axis is the
+        recording's concepts, its classes (:func:`concept_names`) followed by ``"all"``.
+    concept : str or int
+        A concept label (``"1"``, ``"class 2"``, a class name, ``"all"``) or a class index.
+    owner : str
+        The function asking, named in the message.
+    error : type, default InputError
+        The error class to raise.
+
+    Returns
+    -------
+    int
+        The position along ``concept``.
+
+    Raises
+    ------
+    InputError (or ``error``)
+        When the result holds no such concept; the message lists the concepts it holds.
+
+    Examples
+    --------
+    >>> import xarray as xr
+    >>> res = xr.Dataset(coords={"concept": ["0", "1", "all"], "concept_class": ("concept", [0, 1, -1])})
+    >>> resolve_concept(res, "all"), resolve_concept(res, 1)
+    (2, 1)
+    """
+    if "concept" in result.dims:
+        labels = [str(v.item() if hasattr(v, "item") else v) for v in result["concept"].values]
+        classes = concept_classes(result)
+        pos = _match_concept(labels, classes, concept)
+        if pos is None:
+            known = [c for c in classes if c is not None and c >= 0]
+            raise error(
+                f"Concept {concept!r} is not in the relay analysis; its concepts are {labels}. The 'concept' "
+                f"parameter of {owner} must be one of these labels or a class index{f' {known}' if known else ''}; "
+                f"got {concept!r} instead. Pass `concepts=` to find_relays to analyse more concepts."
+            )
+        return pos
+    if "class" not in result.dims:
+        raise error(f"{owner} needs a relay result (dims concept, time, node) or a recording to find concepts in.")
+    names = concept_names(result)
+    n = len(names)
+    pos = _match_concept([*names, "all"], [*range(n), None], concept)
+    if pos is not None:
+        return pos
+    if isinstance(concept, (str, np.str_)):
+        shown = ", ".join(repr(v) for v in names[:6]) + (", ..." if n > 6 else "")
+        raise error(
+            f"Concept {str(concept)!r} is not a class of the recording. Use a class index 0 .. {n - 1}, a "
+            f"class name from [{shown}] ({n} in all), or 'all' for the whole decision."
+        )
+    if _is_int(concept):
+        raise error(
+            f"Concept {int(concept)} is not a class of the recording; its classes are 0 .. {n - 1} "
+            "(or use 'all' for the whole decision)."
+        )
+    raise error(
+        f"The 'concept' parameter of {owner} must be a class index, a class name or 'all'. Got {concept!r} instead."
+    )

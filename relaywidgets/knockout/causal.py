@@ -114,7 +114,9 @@ def relay_knockout_test(
             f"The 'n_random' parameter of relay_knockout_test must be an int in [1, inf). Got {n_random!r} instead."
         )
     batch_size = check_batch_size(batch_size, "relay_knockout_test")
-    by_layer, info = relay_units(relays, concept, time, significant_only=significant_only)
+    by_layer, info = relay_units(
+        relays, concept, time, significant_only=significant_only, owner="relay_knockout_test"
+    )
     cls = info["class_index"]
     if cls == -1:
         raise InputError(

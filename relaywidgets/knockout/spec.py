@@ -6,13 +6,14 @@ per-layer masks that :class:`~relaywidgets.models.RecurrentClassifier` applies b
 
 from __future__ import annotations
 
-import re
 import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, Sequence, Union
 
 import numpy as np
 
+from ..contract import check_relays, concept_classes, node_label, resolve_concept
+from ..contract import parse_node_label as _parse_node_label
 from ..errors import KnockoutError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -31,29 +32,15 @@ __all__ = [
 ]
 
 KNOCKOUT_VALUES = ("zero", "mean", "median")
-_LABEL = re.compile(r"^l(\d+)\.h(\d+)$")
-
-
-def node_label(layer: int, unit: int) -> str:
-    """Return the recording's label of hidden unit ``unit`` of layer ``layer`` (``"l0.h17"``)."""
-    return f"l{layer}.h{unit}"
 
 
 def parse_node_label(label: str) -> tuple[int, int]:
-    """Split a node label such as ``"l1.h5"`` into ``(layer, unit)``.
+    """Split a node label such as ``"l1.h5"`` into ``(layer, unit)``, raising :class:`KnockoutError`.
 
-    Raises
-    ------
-    KnockoutError
-        When the label does not have the form ``"l<layer>.h<unit>"``.
+    The grammar lives in :func:`relaywidgets.contract.parse_node_label`; this spelling keeps the
+    knockout family's error type.
     """
-    match = _LABEL.match(str(label))
-    if match is None:
-        raise KnockoutError(
-            f"Node label {label!r} is not of the form 'l<layer>.h<unit>' (e.g. 'l0.h17'); "
-            "use the labels of a recording's `node` coordinate or plain unit indices."
-        )
-    return int(match.group(1)), int(match.group(2))
+    return _parse_node_label(label, error=KnockoutError)
 
 
 TimeSpec = Union[None, slice, int, Sequence[int]]
@@ -230,7 +217,9 @@ class Knockout:
         --------
         >>> ko = Knockout.from_relays(relays, concept=1, time=-1)  # doctest: +SKIP
         """
-        by_layer, info = relay_units(relays, concept, time, significant_only=significant_only)
+        by_layer, info = relay_units(
+            relays, concept, time, significant_only=significant_only, owner="Knockout.from_relays"
+        )
         if layer is not None:
             if not isinstance(layer, (int, np.integer)) or isinstance(layer, bool) or layer < 0:
                 raise KnockoutError(
@@ -504,55 +493,13 @@ def compile_knockouts(
     return KnockoutPlan(move(masks), move(values), move(cell_masks), move(cell_values), seq_len)
 
 
-def _concept_position(relays: "xr.Dataset", concept: Any) -> tuple[int, int]:
-    """Position of ``concept`` along the relays' ``concept`` dim and its class index (-1 for "all")."""
-    values = [v.item() if hasattr(v, "item") else v for v in relays["concept"].values]
-    keys = [str(v) for v in values]
-    index_coord = None
-    for name in ("concept_class", "class_index", "class"):
-        if name in relays.coords and relays[name].dims == ("concept",):
-            index_coord = [int(v) for v in relays[name].values]
-            break
-    pos = None
-    if isinstance(concept, (str, np.str_)) and str(concept) in keys:
-        pos = keys.index(str(concept))
-    elif isinstance(concept, (int, np.integer)) and not isinstance(concept, bool):
-        c = int(concept)
-        if index_coord is not None and c in index_coord:
-            pos = index_coord.index(c)
-        elif str(c) in keys:
-            pos = keys.index(str(c))
-        elif f"class {c}" in keys:
-            pos = keys.index(f"class {c}")
-    if pos is None:
-        raise KnockoutError(
-            f"Concept {concept!r} is not in the relay analysis; its concepts are {keys}. "
-            "Pass one of them or a class index."
-        )
-    if index_coord is not None:
-        return pos, index_coord[pos]
-    value = values[pos]
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-        return pos, int(value)
-    text = str(value)
-    if text == "all":
-        return pos, -1
-    match = re.fullmatch(r"(?:class )?(\d+)", text)
-    if match:
-        return pos, int(match.group(1))
-    if "class_name" in relays.attrs:
-        names = [str(n) for n in np.atleast_1d(relays.attrs["class_name"])]
-        if text in names:
-            return pos, names.index(text)
-    return pos, -2  # a named concept whose class index the relays do not record
-
-
 def relay_units(
     relays: "xr.Dataset",
     concept: Any,
     time: Any = None,
     *,
     significant_only: bool = True,
+    owner: str = "relay_units",
 ) -> tuple[dict[int, list[int]], dict[str, Any]]:
     """The relay units of one concept, by layer: the set at one step or the union over several.
 
@@ -567,6 +514,8 @@ def relay_units(
         ``None`` takes every analysed step.
     significant_only : bool
         Skip steps whose ``significant`` flag is False (when the variable exists).
+    owner : str
+        The function asking, named in error messages.
 
     Returns
     -------
@@ -576,18 +525,11 @@ def relay_units(
         ``concept`` (its coordinate value), ``class_index`` (-1 for "all", -2 when unknown), ``times``
         (the steps used), ``layers`` (all layers of the nodes) and ``when`` (text for messages).
     """
-    import xarray as xr
-
-    if not isinstance(relays, xr.Dataset) or "is_relay" not in relays.data_vars:
-        raise KnockoutError(
-            f"relays must be the Dataset returned by relaywidgets.find_relays (with an 'is_relay' variable); "
-            f"got {type(relays).__name__}{' without is_relay' if isinstance(relays, xr.Dataset) else ''}."
-        )
+    check_relays(relays, owner, error=KnockoutError)
     is_relay = relays["is_relay"]
-    missing = {"concept", "time", "node"} - set(is_relay.dims)
-    if missing:
-        raise KnockoutError(f"relays['is_relay'] needs dims (concept, time, node); it lacks {sorted(missing)}.")
-    pos, class_index = _concept_position(relays, concept)
+    pos = resolve_concept(relays, concept, owner, error=KnockoutError)
+    class_index = concept_classes(relays)[pos]
+    class_index = -2 if class_index is None else class_index  # a named concept whose class the relays do not record
     concept_value = relays["concept"].values[pos]
     concept_value = concept_value.item() if hasattr(concept_value, "item") else concept_value
     time_values = [int(t) for t in relays["time"].values]

@@ -13,6 +13,7 @@ from typing import Any, Sequence
 import numpy as np
 import xarray as xr
 
+from ..contract import concept_names, resolve_concept
 from ..errors import InputError, RecordingError
 from ..info import UndersamplingWarning, discretize, discretizers, get_estimator
 from ..info import Estimator
@@ -122,48 +123,20 @@ def resolve_times(rec: xr.Dataset, times: Any, owner: str) -> np.ndarray:
     return np.asarray(pos, dtype=np.int64)
 
 
-def concept_names(rec: xr.Dataset) -> list[str]:
-    """Labels of the class concepts: the class names when unique, else ``"class {i}"``."""
-    n = rec.sizes["class"]
-    if "class_name" in rec.coords:
-        names = [str(v) for v in rec["class_name"].values]
-        if len(set(names)) == n and "all" not in names and all(names):
-            return names
-    return [f"class {i}" for i in range(n)]
-
-
 def resolve_concepts(rec: xr.Dataset, concepts: Any, owner: str) -> list[tuple[str, int]]:
-    """(label, class index) per concept; the index is -1 for ``"all"`` (the decision itself)."""
+    """(label, class index) per concept; the index is -1 for ``"all"`` (the decision itself).
+
+    Each concept is resolved by :func:`relaywidgets.contract.resolve_concept`, the rules every reader shares.
+    """
     names = concept_names(rec)
-    n = len(names)
     if concepts is None:
-        return [(names[i], i) for i in range(n)]
+        return [(name, i) for i, name in enumerate(names)]
     if isinstance(concepts, (str, numbers.Integral)) and not isinstance(concepts, bool):
         concepts = [concepts]
     out = []
     for c in concepts:
-        if isinstance(c, str):
-            if c == "all":
-                out.append(("all", -1))
-            elif c in names:
-                out.append((c, names.index(c)))
-            else:
-                raise InputError(
-                    f"Concept {c!r} is not a class of the recording. Use a class index 0 .. {n - 1}, a "
-                    f"class name from {_preview(names)}, or 'all' for the whole decision."
-                )
-        elif _is_int(c):
-            if not 0 <= int(c) < n:
-                raise InputError(
-                    f"Concept {int(c)} is not a class of the recording; its classes are 0 .. {n - 1} "
-                    "(or use 'all' for the whole decision)."
-                )
-            out.append((names[int(c)], int(c)))
-        else:
-            raise InputError(
-                f"The 'concept' parameter of {owner} must be a class index, a class name or 'all'. "
-                f"Got {c!r} instead."
-            )
+        pos = resolve_concept(rec, c, owner)  # positions: the classes, then "all"
+        out.append((names[pos], pos) if pos < len(names) else ("all", -1))
     labels = [lab for lab, _ in out]
     if len(set(labels)) != len(labels):
         raise InputError(f"The 'concepts' parameter of {owner} lists a concept twice: {list(concepts)}.")

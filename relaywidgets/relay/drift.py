@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from ..contract import check_relays
 from ..errors import InputError
 
 __all__ = ["relay_drift", "compare_architectures", "jaccard"]
@@ -26,15 +27,6 @@ def jaccard(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     union = np.logical_or(a, b).sum(axis=-1)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(union > 0, inter / np.maximum(union, 1), np.nan)
-
-
-def _check_result(result: Any, owner: str) -> xr.Dataset:
-    if not isinstance(result, xr.Dataset) or "is_relay" not in result:
-        raise InputError(
-            f"{owner} needs the Dataset returned by relaywidgets.relay.find_relays (with 'is_relay'); "
-            f"got {type(result).__name__}."
-        )
-    return result
 
 
 def relay_drift(result: xr.Dataset, *, significant_only: bool = False) -> xr.Dataset:
@@ -65,7 +57,7 @@ def relay_drift(result: xr.Dataset, *, significant_only: bool = False) -> xr.Dat
     >>> float(relay_drift(res).persistence_index.item())
     1.0
     """
-    result = _check_result(result, "relay_drift")
+    result = check_relays(result, "relay_drift", name="result", require=("significant",) if significant_only else ())
     members = result["is_relay"].transpose("concept", "time", "node").values.copy()
     if significant_only:
         sig = result["significant"].transpose("concept", "time").values
@@ -132,7 +124,7 @@ def compare_architectures(
             grouped[str(name)] = [value] if isinstance(value, xr.Dataset) else list(value)
     elif isinstance(results, Sequence) and not isinstance(results, (str, bytes)):
         for res in results:
-            res = _check_result(res, "compare_architectures")
+            res = check_relays(res, "compare_architectures", name="each result", require=("significant", "total"))
             grouped.setdefault(str(res.attrs.get("arch", "unknown")), []).append(res)
     else:
         raise InputError(
@@ -142,7 +134,7 @@ def compare_architectures(
     rows = []
     for arch, runs in grouped.items():
         for run, res in enumerate(runs):
-            res = _check_result(res, "compare_architectures")
+            res = check_relays(res, "compare_architectures", name="each result", require=("significant", "total"))
             drift = relay_drift(res, significant_only=significant_only)
             sig = res["significant"].transpose("concept", "time").values
             total = res["total"].transpose("concept", "time").values

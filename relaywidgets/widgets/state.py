@@ -19,11 +19,12 @@ import xarray as xr
 from traitlets import Any as AnyTrait
 from traitlets import Bool, Dict, Float, HasTraits, Instance, Int, TraitError, Tuple, Unicode, observe, validate
 
+from ..contract import check_relays, concept_title
 from ..errors import InputError
 
 __all__ = ["ExplorerState", "ExplorerStateError", "concept_title"]
 
-_RELAY_VARS = ("is_relay", "contribution", "relay_size")
+_RELAY_VARS = ("contribution", "relay_size")  # read by the views, beyond is_relay
 
 
 class _IdentityMixin:
@@ -49,13 +50,6 @@ class _ObjectTrait(_IdentityMixin, AnyTrait):
 
 class ExplorerStateError(InputError, TraitError):
     """A value given to :class:`ExplorerState` is not usable; the message says why and what to pass."""
-
-
-def concept_title(concept: str) -> str:
-    """Human name of a concept: ``"class 2"`` for a class, ``"the decision (all classes)"`` for ``"all"``."""
-    if concept == "all":
-        return "the decision (all classes)"
-    return f"class {concept}"
 
 
 def _registry_names(kind: str) -> dict[str, Any] | None:
@@ -293,12 +287,7 @@ class ExplorerState(HasTraits):
         relays = proposal["value"]
         if relays is None:
             return relays
-        missing = [v for v in _RELAY_VARS if v not in relays]
-        if missing or not {"concept", "time", "node"} <= set(relays.dims):
-            raise ExplorerStateError(
-                f"ExplorerState.relays must be the Dataset returned by relaywidgets.find_relays (dims concept, "
-                f"time, node; variables {', '.join(_RELAY_VARS)}); this one lacks {missing or 'those dims'}."
-            )
+        check_relays(relays, "ExplorerState", require=_RELAY_VARS, error=ExplorerStateError)
         if self.recording is not None:
             known = set(self.node_labels)
             foreign = [str(n) for n in relays["node"].values if str(n) not in known]
