@@ -14,7 +14,7 @@ from .errors import InputError, KnockoutError, ModelFileError, RecordingError, R
 
 _LAZY = {
     "RecurrentClassifier": "relaywidgets.models",
-    "Knockout": "relaywidgets.knockout.spec",
+    "Knockout": "relaywidgets.knockout",
     "make_task": "relaywidgets.tasks",
     "tasks": "relaywidgets.tasks",
     "train": "relaywidgets.training",

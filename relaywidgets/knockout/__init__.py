@@ -1,33 +1,26 @@
 """Knockout experiments: clamp hidden units and measure what the network loses.
 
-The model module imports the spec, so the parts that need the model classes
-(:func:`relay_knockout_test`, :class:`KnockoutSession`) and the matplotlib helper load on first use.
+- :class:`Knockout`: which units of which layer to clamp, when, and to what value;
+- :func:`evaluate`: accuracy of the network with a knockout, as a Dataset;
+- :func:`relay_knockout_test`: a relay set's accuracy drop against size-matched random sets;
+- :class:`KnockoutSession`: interactive knockouts that reuse the intact network's states.
+
+The masks the model applies (:class:`~relaywidgets.models.plan.KnockoutPlan`, :func:`compile_knockouts`,
+:func:`stack_knockouts`) live with the model in :mod:`relaywidgets.models.plan`, and the node-label
+grammar in :mod:`relaywidgets.contract`; both are re-exported here.
 """
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
-from .spec import (
-    KNOCKOUT_VALUES,
-    Knockout,
-    KnockoutPlan,
-    compile_knockouts,
-    node_label,
-    parse_node_label,
-    relay_units,
-    stack_knockouts,
-)
-from .evaluate import evaluate  # eager: the name must shadow the submodule of the same name
-
-
-_LAZY = {
-    "relay_knockout_test": "relaywidgets.knockout.causal",
-    "KnockoutSession": "relaywidgets.knockout.session",
-    "KnockoutResult": "relaywidgets.knockout.session",
-    "plot_knockout_test": "relaywidgets.plot",
-}
+from ..contract import node_label
+from ..models.plan import KnockoutPlan, compile_knockouts, stack_knockouts
+from .causal import relay_knockout_test
+from .evaluate import evaluate  # the function shadows the submodule of the same name, on purpose
+from .from_relays import relay_units
+from .session import KnockoutResult, KnockoutSession
+from .spec import KNOCKOUT_VALUES, Knockout, parse_node_label
 
 __all__ = [
     "Knockout",
@@ -39,17 +32,19 @@ __all__ = [
     "parse_node_label",
     "KNOCKOUT_VALUES",
     "evaluate",
-    *_LAZY,
+    "relay_knockout_test",
+    "KnockoutSession",
+    "KnockoutResult",
+    "plot_knockout_test",
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'relaywidgets.knockout' has no attribute {name!r}")
+def plot_knockout_test(*args: Any, **kwargs: Any) -> Any:
+    """Draw a knockout test; an alias of :func:`relaywidgets.plot.plot_knockout_test`, kept for old code.
 
+    The figure code lives on the plotting floor, above the experiment, and is imported only when called
+    so that ``import relaywidgets.knockout`` never loads matplotlib.
+    """
+    from ..plot import plot_knockout_test as plot
 
-def __dir__() -> list[str]:
-    return sorted(__all__)
+    return plot(*args, **kwargs)

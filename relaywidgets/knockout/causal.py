@@ -14,7 +14,9 @@ from ..errors import InputError, KnockoutError
 from ..metrics import class_accuracy
 from ..models import RecurrentClassifier
 from .evaluate import batched_logits, check_batch_size, check_model, class_names, model_on
-from .spec import Knockout, compile_knockouts, relay_units, stack_knockouts
+from ..models.plan import compile_knockouts, stack_knockouts
+from .from_relays import relay_units
+from .spec import Knockout
 
 __all__ = ["relay_knockout_test"]
 

@@ -3,30 +3,23 @@
 from __future__ import annotations
 
 import copy
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import torch
+import xarray as xr
 
 from .._validation import check_inputs
 from ..errors import InputError, KnockoutError
 from ..metrics import class_accuracy, confusion_matrix
-from .spec import KnockoutPlan, compile_knockouts
-
-if TYPE_CHECKING:  # pragma: no cover
-    import xarray as xr
-
-    from ..models import RecurrentClassifier
-
-# The package imports this module eagerly (so that `relaywidgets.knockout.evaluate` is the function, not
-# this module) while relaywidgets.models is still importing the knockout spec: the model classes and
-# xarray are therefore imported inside the functions.
+from ..models import RecurrentClassifier, resolve_device
+from ..models.plan import KnockoutPlan, compile_knockouts
 
 __all__ = ["evaluate"]
 
 
 def evaluate(
-    model: "RecurrentClassifier",
+    model: RecurrentClassifier,
     X: Any,
     y: Any,
     *,
@@ -34,7 +27,7 @@ def evaluate(
     lengths: Any = None,
     batch_size: int | None = None,
     device: str | torch.device = "auto",
-) -> "xr.Dataset":
+) -> xr.Dataset:
     """Run ``model`` over ``X`` (optionally with units knocked out) and score its decisions.
 
     Parameters
@@ -103,10 +96,8 @@ def evaluate(
 
 
 # ---------------------------------------------------------------------- shared helpers (package-private)
-def check_model(model: Any, owner: str) -> "RecurrentClassifier":
+def check_model(model: Any, owner: str) -> RecurrentClassifier:
     """Raise InputError unless ``model`` is a RecurrentClassifier."""
-    from ..models import RecurrentClassifier
-
     if not isinstance(model, RecurrentClassifier):
         raise InputError(
             f"{owner}() needs a relaywidgets RecurrentClassifier; got {type(model).__name__}. "
@@ -126,10 +117,8 @@ def check_batch_size(batch_size: Any, owner: str) -> int | None:
     return int(batch_size)
 
 
-def model_on(model: "RecurrentClassifier", device: Any) -> "RecurrentClassifier":
+def model_on(model: RecurrentClassifier, device: Any) -> RecurrentClassifier:
     """``model`` itself when it already lives on ``device`` ("auto": wherever it is), else a copy there."""
-    from ..models import resolve_device
-
     if isinstance(device, str) and device == "auto":
         return model
     target = resolve_device(device)
@@ -139,7 +128,7 @@ def model_on(model: "RecurrentClassifier", device: Any) -> "RecurrentClassifier"
     return copy.deepcopy(model).to(target)
 
 
-def class_names(model: "RecurrentClassifier") -> list[str]:
+def class_names(model: RecurrentClassifier) -> list[str]:
     """The model's class names (metadata), else "0", "1", …."""
     names = model.metadata.get("class_names") if hasattr(model, "metadata") else None
     if names is None or len(names) != model.num_classes:
@@ -158,24 +147,12 @@ def repr_knockout(knockout: Any) -> str:
 
 def slice_plan(plan: KnockoutPlan | None, rows: slice) -> KnockoutPlan | None:
     """The part of a batch-shaped plan that applies to ``rows`` of the batch."""
-    if plan is None or plan.batch_size == 1:
-        return plan
-
-    def cut(d: dict) -> dict:
-        return {k: (v[:, rows] if v.shape[1] > 1 else v) for k, v in d.items()}
-
-    steps = plan.steps
-    if steps is None:  # derive from the whole plan once, so each slice does not recompute it
-        layers = set(plan.masks) | set(plan.cell_masks)
-        steps = {layer: plan.active_steps(layer) for layer in layers}
-    return KnockoutPlan(
-        cut(plan.masks), cut(plan.values), cut(plan.cell_masks), cut(plan.cell_values), plan.seq_len, steps
-    )
+    return None if plan is None else plan.batch_rows(rows)
 
 
 @torch.no_grad()
 def batched_logits(
-    net: "RecurrentClassifier",
+    net: RecurrentClassifier,
     x: torch.Tensor,
     lengths: torch.Tensor | None,
     plan: KnockoutPlan | None,
@@ -198,10 +175,8 @@ def scores_dataset(
     names: list[str],
     *,
     knockout_repr: str = "",
-) -> "xr.Dataset":
+) -> xr.Dataset:
     """The Dataset :func:`evaluate` returns, from logits ``(sample, class)`` and labels."""
-    import xarray as xr
-
     n_classes = logits.shape[1]
     pred = logits.argmax(axis=1).astype(np.int64)
     conf = confusion_matrix(y, pred, n_classes)

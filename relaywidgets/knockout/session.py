@@ -18,7 +18,8 @@ from ..errors import InputError, KnockoutError
 from ..metrics import class_accuracy
 from ..models import RecurrentClassifier
 from .evaluate import check_model, class_names, model_on
-from .spec import Knockout, compile_knockouts, parse_node_label
+from ..models.plan import compile_knockouts
+from .spec import Knockout, parse_node_label
 
 __all__ = ["KnockoutSession", "KnockoutResult"]
 

@@ -1,7 +1,8 @@
 """The knockout specification: which hidden units to clamp, in which layer, when, and to what value.
 
-A :class:`Knockout` is a plain description; :func:`compile_knockouts` turns one or several of them into
-per-layer masks that :class:`~relaywidgets.models.RecurrentClassifier` applies between time steps.
+A :class:`Knockout` is a plain description; :meth:`Knockout.compile` turns it into the per-layer masks
+(:class:`relaywidgets.models.plan.KnockoutPlan`) that :class:`~relaywidgets.models.RecurrentClassifier`
+applies between time steps.
 """
 
 from __future__ import annotations
@@ -12,24 +13,17 @@ from typing import TYPE_CHECKING, Any, Iterable, Sequence, Union
 
 import numpy as np
 
-from ..contract import check_relays, concept_classes, node_label, resolve_concept
+from ..contract import node_label
 from ..contract import parse_node_label as _parse_node_label
 from ..errors import KnockoutError
+from ..models.plan import KnockoutPlan
+from .from_relays import relay_units
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
     import xarray as xr
 
-__all__ = [
-    "Knockout",
-    "KnockoutPlan",
-    "compile_knockouts",
-    "stack_knockouts",
-    "relay_units",
-    "parse_node_label",
-    "node_label",
-    "KNOCKOUT_VALUES",
-]
+__all__ = ["Knockout", "parse_node_label", "KNOCKOUT_VALUES"]
 
 KNOCKOUT_VALUES = ("zero", "mean", "median")
 
@@ -365,344 +359,87 @@ class Knockout:
             raise KnockoutError(f"The reference recording has no node(s) {missing}; record the same model.")
         return self._reference_values(variable)
 
+    def __hash__(self) -> int:
+        # The generated hash would hash `times` as is, and a slice is unhashable before Python 3.12;
+        # hash the same fields that __eq__ compares, with a slice as its (start, stop, step).
+        times = self.times
+        if isinstance(times, slice):
+            times = ("slice", times.start, times.stop, times.step)
+        return hash((self.nodes, self.layer, times, self.value, self.clamp_cell))
 
-@dataclass
-class KnockoutPlan:
-    """Per-layer masks compiled from knockout specs for one sequence length.
+    def compile(
+        self,
+        *,
+        seq_len: int,
+        hidden_size: int,
+        num_layers: int,
+        arch: str,
+        device: "torch.device | str" = "cpu",
+    ) -> KnockoutPlan | None:
+        """The masks of this knockout for a model of this shape and sequences of ``seq_len`` steps.
 
-    ``masks[layer]`` is a bool tensor of shape ``(time, batch or 1, hidden)``, ``values[layer]`` the
-    float tensor of the same shape holding the clamp values; the ``cell_*`` dicts hold the same for an
-    LSTM's cell state. ``active_steps[layer]`` lists the steps at which anything is clamped.
-    """
+        The model calls this itself when it is handed a Knockout; call it to reuse one plan over many runs.
 
-    masks: dict[int, "torch.Tensor"]
-    values: dict[int, "torch.Tensor"]
-    cell_masks: dict[int, "torch.Tensor"]
-    cell_values: dict[int, "torch.Tensor"]
-    seq_len: int
-    steps: "dict[int, frozenset[int]] | None" = None
-    """Steps at which each layer clamps anything. ``None``: derived from the masks. When given, the masks
-    are read only at these steps (so a mask may be a stride-0 view, expanded over time, of one row)."""
+        Parameters
+        ----------
+        seq_len : int
+            Steps of the sequences the plan is for.
+        hidden_size, num_layers, arch
+            The model's shape (``model.hidden_size``, ``model.num_layers``, ``model.arch``).
+        device : torch.device or str, default "cpu"
+            Where the masks live.
 
-    @property
-    def first_step(self) -> int:
-        """Earliest step at which any unit is clamped (``seq_len`` when none is)."""
-        layers = set(self.masks) | set(self.cell_masks)
-        starts = [min(self.active_steps(layer)) for layer in layers if self.active_steps(layer)]
-        return min(starts, default=self.seq_len)
+        Returns
+        -------
+        KnockoutPlan or None
+            ``None`` (with a warning) when nothing would be clamped: an empty node set, or a window
+            holding no step of ``seq_len``.
 
-    def active_steps(self, layer: int) -> frozenset[int]:
-        """Steps at which anything is clamped in ``layer`` (cached per plan)."""
-        if self.steps is not None:
-            return self.steps.get(layer, frozenset())
-        cache = self.__dict__.setdefault("_active", {})
-        if layer not in cache:
-            rows: set[int] = set()
-            for d in (self.masks, self.cell_masks):
-                if layer in d:
-                    m = d[layer]
-                    rows |= set(m.reshape(m.shape[0], -1).any(dim=1).nonzero().flatten().tolist())
-            cache[layer] = frozenset(rows)
-        return cache[layer]
+        Raises
+        ------
+        KnockoutError
+            When the layer or a unit does not exist in the model, or ``clamp_cell`` is set for a
+            model that is not an LSTM.
 
-    def step_active(self, layer: int, t: int) -> bool:
-        """Whether anything is clamped in ``layer`` at step ``t``."""
-        return t in self.active_steps(layer)
+        Examples
+        --------
+        >>> plan = Knockout([1], times=slice(4, 6)).compile(seq_len=9, hidden_size=3, num_layers=1, arch="rnn")
+        >>> plan.masks[0][:, 0, 1].nonzero().flatten().tolist()
+        [4, 5]
+        """
+        import torch
 
-    @property
-    def batch_size(self) -> int:
-        """Batch size the masks are shaped for (1 when one mask serves every sequence)."""
-        sizes = {m.shape[1] for d in (self.masks, self.cell_masks) for m in d.values()}
-        return max(sizes, default=1)
-
-
-def _as_list(knockout: Any) -> list:
-    if knockout is None:
-        return []
-    if isinstance(knockout, (Knockout, KnockoutPlan)):
-        return [knockout]
-    try:
-        items = list(knockout)
-    except TypeError:
-        raise KnockoutError(f"knockout must be a Knockout, a list of Knockouts or None; got {type(knockout).__name__}.") from None
-    for k in items:
-        if not isinstance(k, Knockout):
-            raise KnockoutError(f"knockout must be a Knockout, a list of Knockouts or None; found {k!r} in the list.")
-    return items
-
-
-def compile_knockouts(
-    knockout: Any,
-    *,
-    seq_len: int,
-    hidden_size: int,
-    num_layers: int,
-    arch: str,
-    device: "torch.device | str" = "cpu",
-) -> KnockoutPlan | None:
-    """Turn Knockout specs into a :class:`KnockoutPlan` for sequences of ``seq_len`` steps.
-
-    Returns ``None`` when nothing would be clamped (no spec, or only empty node sets, which warn).
-    A ``KnockoutPlan`` passed in is returned unchanged.
-    """
-    import torch
-
-    specs = _as_list(knockout)
-    if len(specs) == 1 and isinstance(specs[0], KnockoutPlan):
-        return specs[0]
-    masks: dict[int, torch.Tensor] = {}
-    values: dict[int, torch.Tensor] = {}
-    cell_masks: dict[int, torch.Tensor] = {}
-    cell_values: dict[int, torch.Tensor] = {}
-    for spec in specs:
-        if not spec.nodes:
+        if not self.nodes:
             warnings.warn("Knockout with an empty node set does nothing; it is ignored.", UserWarning, stacklevel=3)
-            continue
-        if spec.layer >= num_layers:
+            return None
+        if self.layer >= num_layers:
             raise KnockoutError(
-                f"Knockout names layer {spec.layer} but the model has {num_layers} layer(s) (0 .. {num_layers - 1})."
+                f"Knockout names layer {self.layer} but the model has {num_layers} layer(s) (0 .. {num_layers - 1})."
             )
-        too_big = [u for u in spec.nodes if u >= hidden_size]
+        too_big = [u for u in self.nodes if u >= hidden_size]
         if too_big:
             raise KnockoutError(
-                f"Knockout node(s) {too_big} are out of range: layer {spec.layer} has {hidden_size} units "
+                f"Knockout node(s) {too_big} are out of range: layer {self.layer} has {hidden_size} units "
                 f"(0 .. {hidden_size - 1})."
             )
-        if spec.clamp_cell and arch != "lstm":
+        if self.clamp_cell and arch != "lstm":
             raise KnockoutError(f"clamp_cell=True applies to LSTMs only; this model is a {arch.upper()}.")
-        steps = spec.time_indices(seq_len)
+        steps = self.time_indices(seq_len)
         if steps.size == 0:
-            warnings.warn(f"Knockout window {spec.times!r} contains no step of {seq_len}; it is ignored.", UserWarning, stacklevel=3)
-            continue
-        nodes = torch.as_tensor(spec.nodes, dtype=torch.long)
-        t_idx = torch.as_tensor(steps, dtype=torch.long)
-        targets = [(masks, values, "hidden")]
-        if spec.clamp_cell:
-            targets.append((cell_masks, cell_values, "cell"))
-        for mask_d, value_d, variable in targets:
-            if spec.layer not in mask_d:
-                mask_d[spec.layer] = torch.zeros(seq_len, 1, hidden_size, dtype=torch.bool)
-                value_d[spec.layer] = torch.zeros(seq_len, 1, hidden_size, dtype=torch.float32)
-            vals = torch.as_tensor(spec.resolved_values(variable), dtype=torch.float32)
-            grid_t, grid_n = torch.meshgrid(t_idx, nodes, indexing="ij")
-            mask_d[spec.layer][grid_t, 0, grid_n] = True
-            value_d[spec.layer][grid_t, 0, grid_n] = vals.expand(len(steps), -1)
-    if not masks and not cell_masks:
-        return None
-    move = lambda d: {k: v.to(device) for k, v in d.items()}  # noqa: E731
-    return KnockoutPlan(move(masks), move(values), move(cell_masks), move(cell_values), seq_len)
-
-
-def relay_units(
-    relays: "xr.Dataset",
-    concept: Any,
-    time: Any = None,
-    *,
-    significant_only: bool = True,
-    owner: str = "relay_units",
-) -> tuple[dict[int, list[int]], dict[str, Any]]:
-    """The relay units of one concept, by layer: the set at one step or the union over several.
-
-    Parameters
-    ----------
-    relays : xarray.Dataset
-        A relay analysis with ``is_relay (concept, time, node)``.
-    concept : int or str
-        A value of the ``concept`` coordinate or a class index.
-    time : int, sequence of int or None
-        Values of the ``time`` coordinate (negative ints count from the last analysed step);
-        ``None`` takes every analysed step.
-    significant_only : bool
-        Skip steps whose ``significant`` flag is False (when the variable exists).
-    owner : str
-        The function asking, named in error messages.
-
-    Returns
-    -------
-    units : dict of int to list of int
-        Sorted unit indices per layer (every layer of the relays' nodes is a key).
-    info : dict
-        ``concept`` (its coordinate value), ``class_index`` (-1 for "all", -2 when unknown), ``times``
-        (the steps used), ``layers`` (all layers of the nodes) and ``when`` (text for messages).
-    """
-    check_relays(relays, owner, error=KnockoutError)
-    is_relay = relays["is_relay"]
-    pos = resolve_concept(relays, concept, owner, error=KnockoutError)
-    class_index = concept_classes(relays)[pos]
-    class_index = -2 if class_index is None else class_index  # a named concept whose class the relays do not record
-    concept_value = relays["concept"].values[pos]
-    concept_value = concept_value.item() if hasattr(concept_value, "item") else concept_value
-    time_values = [int(t) for t in relays["time"].values]
-    if time is None:
-        t_pos = list(range(len(time_values)))
-    else:
-        requested = [time] if isinstance(time, (int, np.integer)) else list(time)
-        t_pos = []
-        for t in requested:
-            if not isinstance(t, (int, np.integer)) or isinstance(t, bool):
-                raise KnockoutError(f"The 'time' parameter must be an int, a list of ints or None. Got {t!r} instead.")
-            if int(t) in time_values:
-                t_pos.append(time_values.index(int(t)))
-            elif -len(time_values) <= t < 0:
-                t_pos.append(len(time_values) + int(t))
-            else:
-                shown = time_values if len(time_values) <= 8 else time_values[:3] + ["..."] + time_values[-3:]
-                raise KnockoutError(f"Step {int(t)} was not analysed; the relays cover steps {shown}.")
-    sel = is_relay.isel(concept=pos, time=t_pos).transpose("time", "node", ...)
-    flags = np.asarray(sel.values, dtype=bool).reshape(len(t_pos), sel.sizes["node"], -1).any(axis=2)
-    used = [time_values[i] for i in t_pos]
-    if significant_only and "significant" in relays.data_vars:
-        sig = relays["significant"].isel(concept=pos)
-        if "time" in sig.dims:
-            sig = sig.isel(time=t_pos).transpose("time", ...)
-            keep = np.asarray(sig.values, dtype=bool).reshape(len(t_pos), -1).all(axis=1)
-        else:
-            keep = np.full(len(t_pos), bool(np.all(sig.values)))
-        if flags.any() and not (flags[keep].any() if keep.any() else False):
             warnings.warn(
-                f"The relay set(s) of concept {concept_value!r} at step(s) {used} are not significant; they are "
-                "left out. Pass significant_only=False to use them anyway.",
-                UserWarning,
-                stacklevel=3,
+                f"Knockout window {self.times!r} contains no step of {seq_len}; it is ignored.", UserWarning, stacklevel=3
             )
-        flags = flags[keep]
-        used = [u for u, k in zip(used, keep) if k]
-    node_mask = flags.any(axis=0) if flags.size else np.zeros(sel.sizes["node"], dtype=bool)
-    labels = [str(n) for n in relays["node"].values]
-    if "layer" in relays.coords and "unit" in relays.coords and relays["layer"].dims == ("node",):
-        layers = [int(v) for v in relays["layer"].values]
-        units = [int(v) for v in relays["unit"].values]
-    else:
-        parsed = [parse_node_label(lab) for lab in labels]
-        layers = [lay for lay, _ in parsed]
-        units = [u for _, u in parsed]
-    by_layer: dict[int, list[int]] = {lay: [] for lay in sorted(set(layers))}
-    for flag, lay, unit in zip(node_mask, layers, units):
-        if flag:
-            by_layer[lay].append(unit)
-    by_layer = {lay: sorted(u) for lay, u in by_layer.items()}
-    if time is not None and len(t_pos) == 1:
-        when = f"step {time_values[t_pos[0]]}"
-    else:
-        when = f"steps {used if len(used) <= 8 else f'{used[0]}..{used[-1]}'}"
-    info = {
-        "concept": concept_value,
-        "class_index": class_index,
-        "times": used,
-        "layers": sorted(set(layers)),
-        "when": when,
-        "labels": labels,
-        "node_layers": layers,
-        "node_units": units,
-    }
-    return by_layer, info
-
-
-def stack_knockouts(
-    knockout_sets: Sequence[Any],
-    repeats: int,
-    *,
-    seq_len: int,
-    hidden_size: int,
-    num_layers: int,
-    arch: str,
-    device: "torch.device | str" = "cpu",
-) -> KnockoutPlan | None:
-    """Compile several knockout sets into one plan whose masks are stacked along the batch dimension.
-
-    Rows ``j * repeats .. (j + 1) * repeats - 1`` of the batch are knocked out by ``knockout_sets[j]``,
-    so running a batch that repeats the same ``repeats`` sequences once per set evaluates every set in
-    one pass of the network.
-
-    Parameters
-    ----------
-    knockout_sets : sequence of (Knockout, list of Knockout or None)
-        One entry per block of rows; ``None`` or an empty list leaves the block intact.
-    repeats : int
-        Rows (sequences) per block.
-    seq_len, hidden_size, num_layers, arch, device
-        As in :func:`compile_knockouts`.
-
-    Returns
-    -------
-    KnockoutPlan or None
-        Masks of shape ``(time, len(knockout_sets) * repeats, hidden)``; ``None`` when nothing is clamped.
-        When every set of a layer clamps the same units at all its steps, and all sets share those steps
-        (the usual case: random sets with one window), the masks are stride-0 views over time, so memory
-        grows with the batch, not with batch x time.
-    """
-    import torch
-
-    n_sets = len(knockout_sets)
-    if not isinstance(repeats, (int, np.integer)) or repeats < 1:
-        raise KnockoutError(
-            f"The 'repeats' parameter of stack_knockouts must be an int in [1, inf). Got {repeats!r} instead."
+            return None
+        grid_t, grid_n = torch.meshgrid(
+            torch.as_tensor(steps, dtype=torch.long), torch.as_tensor(self.nodes, dtype=torch.long), indexing="ij"
         )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # an empty set is a legitimate intact block here
-        plans = [
-            compile_knockouts(
-                ks if ks is not None else [],
-                seq_len=seq_len,
-                hidden_size=hidden_size,
-                num_layers=num_layers,
-                arch=arch,
-                device="cpu",
-            )
-            for ks in knockout_sets
-        ]
-    layers = sorted({lay for p in plans if p is not None for lay in (*p.masks, *p.cell_masks)})
-    if not layers:
-        return None
-    out: tuple[dict, dict, dict, dict] = ({}, {}, {}, {})
-    steps: dict[int, frozenset[int]] = {}
-    batch = n_sets * int(repeats)
-    for layer in layers:
-        kinds = [("masks", "values", 0, 1)]
-        if any(p is not None and layer in p.cell_masks for p in plans):
-            kinds.append(("cell_masks", "cell_values", 2, 3))
-        per_set_steps = [p.active_steps(layer) if p is not None else frozenset() for p in plans]
-        common = {s for s in per_set_steps if s}
-        compact = len(common) == 1
-        if compact:
-            (window,) = common
-            rows = sorted(window)
-            for mask_name, value_name, _, _ in kinds:
-                for p in plans:
-                    if p is None:
-                        continue
-                    m = getattr(p, mask_name).get(layer)
-                    v = getattr(p, value_name).get(layer)
-                    if m is None:
-                        if mask_name == "cell_masks":
-                            compact = False  # this set clamps h but not c here; rows would differ
-                        continue
-                    if not (m[rows] == m[rows[0]]).all() or not (v[rows] == v[rows[0]]).all():
-                        compact = False
-                    if m.reshape(seq_len, -1).any(dim=1).nonzero().flatten().tolist() != rows:
-                        compact = False
-        steps[layer] = frozenset().union(*per_set_steps)
-        for mask_name, value_name, mi, vi in kinds:
-            if compact:
-                (window,) = common
-                t_ref = min(window)
-                m_rows = torch.zeros(n_sets, hidden_size, dtype=torch.bool)
-                v_rows = torch.zeros(n_sets, hidden_size, dtype=torch.float32)
-                for j, p in enumerate(plans):
-                    if p is not None and layer in getattr(p, mask_name):
-                        m_rows[j] = getattr(p, mask_name)[layer][t_ref, 0]
-                        v_rows[j] = getattr(p, value_name)[layer][t_ref, 0]
-                m_full = m_rows.to(device).repeat_interleave(int(repeats), dim=0)
-                v_full = v_rows.to(device).repeat_interleave(int(repeats), dim=0)
-                out[mi][layer] = m_full.unsqueeze(0).expand(seq_len, batch, hidden_size)
-                out[vi][layer] = v_full.unsqueeze(0).expand(seq_len, batch, hidden_size)
-            else:
-                m_all = torch.zeros(seq_len, n_sets, hidden_size, dtype=torch.bool)
-                v_all = torch.zeros(seq_len, n_sets, hidden_size, dtype=torch.float32)
-                for j, p in enumerate(plans):
-                    if p is not None and layer in getattr(p, mask_name):
-                        m_all[:, j] = getattr(p, mask_name)[layer][:, 0]
-                        v_all[:, j] = getattr(p, value_name)[layer][:, 0]
-                out[mi][layer] = m_all.to(device).repeat_interleave(int(repeats), dim=1)
-                out[vi][layer] = v_all.to(device).repeat_interleave(int(repeats), dim=1)
-    return KnockoutPlan(out[0], out[1], out[2], out[3], seq_len, steps=steps)
+        masks: list[dict[int, torch.Tensor]] = [{}, {}, {}, {}]
+        variables = [("hidden", 0, 1)] + ([("cell", 2, 3)] if self.clamp_cell else [])
+        for variable, mi, vi in variables:
+            mask = torch.zeros(seq_len, 1, hidden_size, dtype=torch.bool)
+            values = torch.zeros(seq_len, 1, hidden_size, dtype=torch.float32)
+            mask[grid_t, 0, grid_n] = True
+            values[grid_t, 0, grid_n] = torch.as_tensor(self.resolved_values(variable)).expand(len(steps), -1)
+            masks[mi][self.layer] = mask.to(device)
+            masks[vi][self.layer] = values.to(device)
+        return KnockoutPlan(masks[0], masks[1], masks[2], masks[3], seq_len)

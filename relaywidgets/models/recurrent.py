@@ -15,8 +15,9 @@ from torch import nn
 
 from .._validation import check_inputs, check_lengths, check_sequence_shape
 from ..errors import InputError
-from ..knockout.spec import KnockoutPlan, compile_knockouts, node_label
+from ..contract import node_label
 from .device import resolve_device
+from .plan import KnockoutPlan, compile_knockouts
 
 __all__ = ["RecurrentClassifier", "RecurrentStates", "ARCHITECTURES"]
 
@@ -194,8 +195,9 @@ class RecurrentClassifier(nn.Module):
             Input sequences.
         lengths : array-like of int, shape (batch,), optional
             Valid steps per sequence; the readout uses step ``lengths - 1``.
-        knockout : Knockout, list of Knockout or KnockoutPlan, optional
-            Units to clamp (see :class:`relaywidgets.Knockout`).
+        knockout : KnockoutPlan, object with a ``compile`` method, or a list of them, optional
+            Units to clamp: a :class:`relaywidgets.Knockout` (or list of them), or a plan compiled
+            beforehand (see :func:`relaywidgets.models.plan.compile_knockouts`).
         start : int, default 0
             First step to compute. With ``start > 0``, ``initial`` must hold every layer's state at
             step ``start - 1`` (as cached from an earlier run); steps before ``start`` are not recomputed.
@@ -410,8 +412,8 @@ class RecurrentClassifier(nn.Module):
         x : array-like or Tensor, shape (batch, time, feature)
         lengths : array-like of int, shape (batch,), optional
             Valid steps per sequence (the readout takes step ``lengths - 1``).
-        knockout : Knockout or list of Knockout, optional
-            Hidden units to clamp between steps (METHOD.md, "Knockouts").
+        knockout : Knockout, list of Knockout, or KnockoutPlan, optional
+            Hidden units to clamp between steps (METHOD.md, "Knockouts"); anything :meth:`run` takes.
         """
         return self.run(x, lengths, knockout, keep_states=False).logits
 
