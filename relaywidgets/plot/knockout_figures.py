@@ -1,23 +1,86 @@
-"""Matplotlib view of a relay-versus-random knockout test (matplotlib is imported only when called)."""
+"""Figures of knockout tests: the random node sets' accuracy drops against the relay set's drop.
+
+:func:`knockout_drops` draws one panel per test with either backend; :func:`plot_knockout_test`
+draws one test into matplotlib axes (also available as ``relaywidgets.knockout.plot_knockout_test``).
+What a panel shows is read by :mod:`relaywidgets.plot.knockout_data`.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-import numpy as np
+import numbers
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError
-from .relay_figures import _KNOCKOUT_VARS, _default_bins
+from .backends import drawer
+from .knockout_data import knockout_panel, knockout_tests
 
 if TYPE_CHECKING:  # pragma: no cover
     import xarray as xr
     from matplotlib.axes import Axes
 
-__all__ = ["plot_knockout_test"]
+__all__ = ["knockout_drops", "plot_knockout_test"]
 
 
-def plot_knockout_test(test: "xr.Dataset", *, ax: "Axes | None" = None, bins: int | None = None) -> "Axes":
-    """Histogram of the random sets' accuracy drops with the relay set's drop marked.
+def knockout_drops(
+    test: Any,
+    *,
+    bins: int | Sequence[float] | None = None,
+    backend: str = "matplotlib",
+    ncols: int = 3,
+    title: str | None = None,
+) -> Any:
+    """Histogram of the accuracy drops of random node sets, with the relay set's drop as a line, per class.
+
+    If the relay set matters for the class more than a random set of the same size, its drop (red
+    line) lies to the right of the random drops (grey bars); the p-value is the share of random sets
+    (plus one) that dropped the accuracy at least as much. The matplotlib panels are those of
+    :func:`plot_knockout_test`, which also print the p-value, the effect size and the mean drop of
+    the other classes.
+
+    Parameters
+    ----------
+    test : xarray.Dataset, dict of str to Dataset, or list of Dataset
+        Result(s) of :func:`relaywidgets.knockout.relay_knockout_test`, e.g. one per class. A panel is
+        titled "class <concept>" (the test's ``concept`` attribute); a dict key other than the concept
+        is shown as the title instead (e.g. ``{"controls from other units": test}``).
+    bins : int or sequence of float, optional
+        Histogram bins (``numpy.histogram``); default one per distinct drop, between 5 and 30.
+    backend : {"matplotlib", "bqplot"}, default "matplotlib"
+    ncols : int, default 3
+        Panels per row.
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure or bqplot.Figure or ipywidgets.GridBox
+        matplotlib: one axes per class; ``ax.patches`` are the histogram bars (heights = counts),
+        ``ax.lines[0]`` marks the relay drop. bqplot: one Figure (a single class) or a GridBox of
+        Figures, each with a ``Bars`` mark of the counts and a ``Lines`` mark at the relay drop.
+
+    Examples
+    --------
+    >>> import xarray as xr
+    >>> from relaywidgets.plot import knockout_drops
+    >>> test = xr.Dataset({"random_drops": ("control", [0.0, 0.005, 0.02]), "relay_drop": 0.4,
+    ...                    "p_value": 0.25, "effect_size": 38.0}, attrs={"concept": "3"})
+    >>> fig = knockout_drops(test, bins=2)
+    >>> [float(p.get_height()) for p in fig.axes[0].patches]
+    [2.0, 1.0]
+    """
+    owner = "knockout_drops"
+    draw = drawer(backend, owner)
+    tests = knockout_tests(test, owner)
+    if not (isinstance(ncols, numbers.Integral) and not isinstance(ncols, bool) and ncols >= 1):
+        raise InputError(f"The 'ncols' parameter of {owner} must be an int in [1, inf). Got {ncols!r} instead.")
+    panels = [knockout_panel(t, name=name, bins=bins, owner=owner) for name, t in tests]
+    return draw.knockout_drops(panels, ncols=int(ncols), title=title)
+
+
+def plot_knockout_test(
+    test: "xr.Dataset", *, ax: "Axes | None" = None, bins: int | Sequence[float] | None = None
+) -> "Axes":
+    """Histogram of the random sets' accuracy drops with the relay set's drop marked (matplotlib).
 
     Parameters
     ----------
@@ -25,38 +88,30 @@ def plot_knockout_test(test: "xr.Dataset", *, ax: "Axes | None" = None, bins: in
         Result of :func:`relaywidgets.knockout.relay_knockout_test`.
     ax : matplotlib.axes.Axes, optional
         Axes to draw into (default: a new figure).
-    bins : int, optional
-        Histogram bins (default: one per distinct drop, at most 30).
+    bins : int or sequence of float, optional
+        Histogram bins (default: one per distinct drop, between 5 and 30).
 
     Returns
     -------
     matplotlib.axes.Axes
+        ``ax.patches`` are the histogram bars (heights = counts), ``ax.lines[0]`` marks the relay
+        drop, ``ax.texts[0]`` gives the p-value, the effect size and, when measured, the mean drop
+        of the other classes.
+
+    Raises
+    ------
+    InputError
+        When ``test`` is not a relay_knockout_test result or holds no finite random drop.
 
     Examples
     --------
-    >>> ax = plot_knockout_test(relay_knockout_test(model, X, y, relays, concept=1))  # doctest: +SKIP
+    >>> import xarray as xr
+    >>> from relaywidgets.plot import plot_knockout_test
+    >>> test = xr.Dataset({"random_drops": ("control", [0.0, 0.005, 0.02]), "relay_drop": 0.4,
+    ...                    "p_value": 0.25, "effect_size": 38.0}, attrs={"concept": "3"})
+    >>> ax = plot_knockout_test(test, bins=2)
+    >>> [float(p.get_height()) for p in ax.patches], ax.texts[0].get_text().splitlines()[0]
+    ([2.0, 1.0], 'p = 0.25')
     """
-    if not all(name in getattr(test, "data_vars", {}) for name in _KNOCKOUT_VARS):
-        raise InputError(
-            "plot_knockout_test needs the Dataset returned by relay_knockout_test "
-            f"(with variables {', '.join(_KNOCKOUT_VARS)})."
-        )
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        _, ax = plt.subplots(figsize=(5.0, 3.2))
-    drops = np.asarray(test["random_drops"].values, dtype=float)
-    relay = float(test["relay_drop"])
-    if bins is None:
-        bins = _default_bins(drops)
-    ax.hist(drops, bins=bins, color="0.7", edgecolor="0.4", label=f"{drops.size} random sets")
-    ax.axvline(relay, color="C3", linewidth=2, label="relay set")
-    ax.set_xlabel(f"accuracy drop of class {test.attrs.get('concept', '')}")
-    ax.set_ylabel("random sets")
-    off = test.get("off_target_drop_mean")
-    text = f"p = {float(test['p_value']):.3g}\neffect size = {float(test['effect_size']):.3g}"
-    if off is not None and np.isfinite(float(off)):
-        text += f"\noff-target drop = {float(off):.3g}"
-    ax.text(0.98, 0.95, text, transform=ax.transAxes, ha="right", va="top", fontsize="small")
-    ax.legend(loc="center right", fontsize="small", frameon=False)
-    return ax
+    panel = knockout_panel(test, bins=bins, owner="plot_knockout_test")
+    return drawer("matplotlib", "plot_knockout_test").knockout_axes(panel, ax=ax)

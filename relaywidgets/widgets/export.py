@@ -9,7 +9,8 @@ from typing import Any
 import numpy as np
 
 from ._style import CURRENT_COLOR, DROP_COLOR, INTACT_COLOR
-from .state import ExplorerState, concept_title
+from ..contract import concept_title
+from .state import ExplorerState
 
 __all__ = ["explorer_figure", "save_figure"]
 
@@ -32,32 +33,19 @@ def explorer_figure(state: ExplorerState) -> Any:
         ax.text(0.5, 0.5, "no relay map yet", ha="center", va="center", transform=ax.transAxes)
         ax.set_axis_off()
     else:
-        sel = relays.sel(concept=state.concept)
-        contrib = sel["contribution"].transpose("node", "time").values.astype(float)
-        is_relay = sel["is_relay"].transpose("node", "time").values.astype(bool)
-        nodes = [str(n) for n in relays["node"].values]
-        times = [int(t) for t in relays["time"].values]
-        image = ax.imshow(contrib, aspect="auto", cmap="Blues", interpolation="nearest", vmin=0.0)
-        fig.colorbar(image, ax=ax, label="contribution (bits)")
-        if "p_value" in sel:
-            with np.errstate(invalid="ignore"):
-                sig = np.nan_to_num(sel["p_value"].values.astype(float), nan=1.0) < state.alpha
-        else:
-            sig = np.zeros(len(times), dtype=bool)
-        rows, cols = np.nonzero(is_relay)
-        ax.scatter(cols[sig[cols]], rows[sig[cols]], s=24, facecolor="#111111", edgecolor="white",
-                   label="relay (significant step)")
-        ax.scatter(cols[~sig[cols]], rows[~sig[cols]], s=24, facecolor="none", edgecolor="#111111",
-                   label="relay (step not significant)")
+        from ..plot.data import heatmap_data
+        from ..plot.draw_matplotlib import relay_heatmap
+
+        n = len(state.relay_nodes())
+        title = (f"{concept_title(state.concept)}: {n} relay node{'s' if n != 1 else ''} at t={state.time}, "
+                 f"threshold {state.threshold:.2f}")
+        # The same map as the explorer's heat map and relaywidgets.plot.relay_heatmap, plus the selected step.
+        data = heatmap_data(relays, state.concept, alpha=state.alpha, title=title, owner="explorer_figure")
+        relay_heatmap(data, ax=ax, marker_size=24)
+        times = data.times.tolist()
         if state.time in times:
             ax.axvline(times.index(state.time), color="#d62728", alpha=0.6, lw=2)
-        ax.set_xticks(range(len(times)), [str(t) for t in times])
-        ax.set_yticks(range(len(nodes)), nodes, fontsize=7 if len(nodes) > 20 else 9)
-        ax.set_xlabel("time step")
-        ax.set_ylabel("node")
-        n = len(state.relay_nodes())
-        ax.set_title(f"{concept_title(state.concept)}: {n} relay node{'s' if n != 1 else ''} at t={state.time}, "
-                     f"threshold {state.threshold:.2f}")
+        ax.tick_params(axis="y", labelsize=7 if data.nodes.size > 20 else 9)
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, fontsize=7, frameon=False)
     if with_bars:
         bx = axes[1]

@@ -8,8 +8,11 @@ import bqplot
 import ipywidgets as widgets
 import numpy as np
 
+from ..contract import concept_title
+from ..plot.data import heatmap_data
+from ..plot.draw_bqplot import grid_cells
 from ._style import CSS, escape
-from .state import ExplorerState, concept_title
+from .state import ExplorerState
 
 __all__ = ["RelayHeatmap"]
 
@@ -153,45 +156,27 @@ class RelayHeatmap(widgets.VBox):
                 "Recompute</span>"
             )
             return
-        nodes = np.array([str(n) for n in relays["node"].values])
-        rtimes = [int(t) for t in relays["time"].values]
-        # Columns are labelled by the step as text: ordinal scales then keep them in time order.
-        columns = np.array([str(t) for t in rtimes])
-        sel = relays.sel(concept=s.concept)
-        contrib = sel["contribution"].transpose("node", "time").values.astype(float)
-        is_relay = sel["is_relay"].transpose("node", "time").values.astype(bool)
-        if "p_value" in sel:
-            p = sel["p_value"].values.astype(float)
-            with np.errstate(invalid="ignore"):
-                significant = np.where(np.isnan(p), False, p < s.alpha)
-        else:
-            significant = np.zeros(len(rtimes), dtype=bool)
-        rows, cols = np.nonzero(is_relay)
-        sig_cell = significant[cols]
-        shown, row_labels, col_labels = contrib, nodes, columns
-        # bqplot squeezes a colour array with a single row or column to 1-D, which GridHeatMap cannot
-        # draw: pad such a map with an empty (NaN) row or column.
-        if shown.shape[0] == 1:
-            shown, row_labels = np.vstack([shown, np.full((1, shown.shape[1]), np.nan)]), np.append(nodes, " ")
-        if shown.shape[1] == 1:
-            shown, col_labels = np.hstack([shown, np.full((shown.shape[0], 1), np.nan)]), np.append(columns, " ")
+        # The map shows what relaywidgets.plot.relay_heatmap shows; columns are labelled by the step as
+        # text, so that the ordinal scales keep them in time order.
+        data = heatmap_data(relays, s.concept, alpha=s.alpha, owner="RelayHeatmap")
+        color, row_labels, col_labels = grid_cells(data, data.time_labels)
         # Explicit domains keep rows and columns in node and time order whatever the marks hold.
         self.x_scale.domain = col_labels.tolist()
         self.y_scale.domain = row_labels.tolist()
         with self.grid.hold_sync():
-            self.grid.color = shown  # first: row and column are validated against its shape
+            self.grid.color = color  # first: row and column are validated against its shape
             self.grid.row = row_labels
             self.grid.column = col_labels
-        for mark, keep in ((self.relay_marks, sig_cell), (self.relay_marks_ns, ~sig_cell)):
+        x, y, sig = data.time_labels[data.relay_time], data.nodes[data.relay_node], data.relay_significant
+        for mark, keep in ((self.relay_marks, sig), (self.relay_marks_ns, ~sig)):
             with mark.hold_sync():
-                mark.x = columns[cols[keep]]
-                mark.y = nodes[rows[keep]]
+                mark.x = x[keep]
+                mark.y = y[keep]
         with self.selected_line.hold_sync():
             self.selected_line.x = np.array([str(s.time), str(s.time)])
-            self.selected_line.y = np.array([nodes[0], nodes[-1]])
-        finite = contrib[np.isfinite(contrib)]
-        self.color_scale.max = float(max(finite.max(), 1e-9)) if finite.size else 1.0
-        self.figure.title = f"contribution (bits), {concept_title(s.concept)}"
+            self.selected_line.y = np.array([data.nodes[0], data.nodes[-1]])
+        self.color_scale.max = data.vmax
+        self.figure.title = f"{data.value_label}, {concept_title(data.concept)}"
         self.relay_count.value = self._count_html()
 
     def _count_html(self) -> str:
