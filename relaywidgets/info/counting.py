@@ -40,10 +40,9 @@ def joint_codes(codes: Any, *, backend: Any = "numpy", device: Any = None) -> tu
     codes : array-like of int or bool, shape (sample,) or (sample, variable)
         State codes; any integers (negative ones too). Each distinct row is one joint state.
         A torch tensor is accepted with ``backend="torch"``.
-    backend : {"numpy", "torch"}
-        Where to pack and count.
-    device : str, optional
-        Torch device for ``backend="torch"``.
+    backend, device : optional
+        Where to pack and count: ``backend="numpy"`` (default) or ``"torch"`` with a ``device``
+        (``"cpu"``, ``"cuda"``); the vocabulary of :func:`relaywidgets.info.backends.get_backend`.
 
     Returns
     -------
@@ -168,7 +167,7 @@ def combine_codes(
 def count_states(codes: Any, n_states: int, *, backend: Any = "numpy", device: Any = None) -> np.ndarray:
     """Counts of each code ``0 .. n_states - 1`` (a numpy int64 array of length ``n_states``)."""
     be = get_backend(backend, device)
-    return be.bincount(codes, int(n_states))
+    return be.to_numpy(be.bincount(codes, int(n_states)))
 
 
 def entropy_from_counts(counts: Any) -> float:
@@ -247,4 +246,4 @@ class SubsetCounter:
     def counts(self, subset: Sequence[str]) -> np.ndarray:
         """Counts (numpy int64) of the joint states of ``subset``; zeros for unobserved codes."""
         codes, n_possible = self.codes(subset)
-        return self._be.bincount(codes, int(n_possible))
+        return self._be.to_numpy(self._be.bincount(codes, int(n_possible)))

@@ -5,11 +5,12 @@ sample's group is the joint state of the nodes already removed from R. A step ev
 candidates a in R at once: the refined code ``(group, state of a)`` joined with the output O is
 turned into one integer key per (sample, candidate) and counted with a single ``bincount``;
 H(O | Z + a) for all candidates then comes from the counts through a table of k log2 k
-(:mod:`._counts`). The removed node refines the partition, which is re-densified once per step.
+(the estimator's hook, through :mod:`._counts`). The removed node refines the partition, which is re-densified once per step.
 
-Two exact shortcuts keep the cost low. Under plug-in and Miller-Madow, a group whose samples all
-have the same output contributes 0 to H(O | ...) for every refinement, so its samples are dropped
-from all later steps. Under plug-in, H(O | Z) never increases when Z grows, so once
+Two exact shortcuts keep the cost low, each allowed by a capability flag of the estimator. With
+``drops_pure_groups`` (plug-in, Miller-Madow), a group whose samples all have the same output
+contributes 0 to H(O | ...) for every refinement, so its samples are dropped from all later steps.
+With ``monotone_in_given`` (plug-in), H(O | Z) never increases when Z grows, so once
 I_R(R) = H(O | Z) - H(O | N) reaches 0 every later step is 0 too and the search ends.
 """
 
@@ -20,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from ._counts import CountsEntropy
-from ._ops import NumpyOps
+from ..info.backends import NumpyBackend
+from ._counts import CountingEstimator
 
 __all__ = ["PathResult", "greedy_path", "conditional_columns", "pair_terms", "marginal_terms", "TIE_TOL"]
 
@@ -93,7 +94,7 @@ def greedy_path(
     out: Any,
     n_out: int,
     levels: int,
-    estimator: CountsEntropy,
+    estimator: CountingEstimator,
     *,
     label: Any = None,
     n_label: int = 0,
@@ -115,7 +116,7 @@ def greedy_path(
         Number of output states.
     levels : int
         One more than the largest code.
-    estimator : CountsEntropy
+    estimator : CountingEstimator
         How entropies are obtained from counts.
     label : int array, shape (sample,), optional
         True labels ``0 .. n_label - 1``; given, the search runs on ``source="label"``:
@@ -141,7 +142,7 @@ def greedy_path(
     order = np.full(n_nodes, -1, dtype=np.int64)
     terms = np.full(n_nodes + 1, np.nan)
     drop = estimator.drops_pure
-    monotone = estimator.name == "plugin" and label is None
+    monotone = estimator.monotone and label is None
 
     all_idx = ops.arange(n_samples)
     parts = [_Partition(ops, all_idx, all_idx * 0, 1)]
@@ -241,7 +242,7 @@ def _candidate_counts(ops: Any, p: _Partition, out: Any, n_out: int, k: int, nco
 
 
 def _term_now(
-    estimator: CountsEntropy,
+    estimator: CountingEstimator,
     parts: list[_Partition],
     out: Any,
     n_out: int,
@@ -285,7 +286,7 @@ def _finish(
     order[step:] = rest
     exact = len(rest) == 1 or all(p.n_groups == 0 for p in parts) or (monotone and current - t_full <= TIE_TOL)
     if exact:
-        # Everything left is pure (T stays at its value, 0 for these estimators), or plug-in has
+        # Everything left is pure (T stays at its value, 0 for these estimators), or a monotone estimator has
         # reached T(N): every further removal keeps T(Z) = T(N).
         if len(rest) == 1:
             terms[n_nodes] = t_full
@@ -298,7 +299,7 @@ def _finish(
 
 
 def conditional_columns(
-    estimator: CountsEntropy,
+    estimator: CountingEstimator,
     groups: Any,
     n_groups: int,
     out: Any,
@@ -339,7 +340,7 @@ _PAIR_CELLS = 1 << 22
 
 
 def pair_terms(
-    estimator: CountsEntropy,
+    estimator: CountingEstimator,
     s_idx: np.ndarray,
     col: np.ndarray,
     grp: np.ndarray,
@@ -365,7 +366,7 @@ def pair_terms(
         variants.append((grp * n_label + label[s_idx], n_groups * n_label, float(np.log2(max(n_label, 1))), -1.0))
     o = out[s_idx]
     for g, bound_g, extra, sign in variants:
-        g, bound_g = NumpyOps().densify(np.asarray(g, dtype=np.int64), bound_g) if g.size else (g, 1)
+        g, bound_g = NumpyBackend().densify(np.asarray(g, dtype=np.int64), bound_g) if g.size else (g, 1)
         bound_g = max(bound_g, 1)
         step = max(1, _PAIR_CELLS // (bound_g * n_out))
         for c0 in range(0, m, step):
@@ -380,7 +381,7 @@ def pair_terms(
 
 
 def marginal_terms(
-    estimator: CountsEntropy,
+    estimator: CountingEstimator,
     codes: np.ndarray,
     levels: int,
     out: np.ndarray,
@@ -390,7 +391,7 @@ def marginal_terms(
     log2_k_o: float = 0.0,
 ) -> np.ndarray:
     """H(O | h_j) for every node j at once (numpy), from one pass of indicator sums."""
-    ops = NumpyOps()
+    ops = NumpyBackend()
     n_samples, n_nodes = codes.shape
     k = max(int(levels), 2)
     part = _Partition(ops, np.arange(n_samples), np.zeros(n_samples, dtype=np.int64), 1)

@@ -18,7 +18,7 @@ from ..errors import InputError, RecordingError
 from ..info import UndersamplingWarning, discretize, discretizers, get_estimator
 from ..info import Estimator
 from ..info.validation import check_choice, check_float
-from ._counts import DISCRETE_FAST
+from ._counts import counting_fast_path
 
 __all__ = [
     "check_rec",
@@ -144,12 +144,14 @@ def resolve_concepts(rec: xr.Dataset, concepts: Any, owner: str) -> list[tuple[s
 
 
 def resolve_estimator(estimator: Any) -> tuple[Estimator, bool]:
-    """The estimator object and whether the fast counting search applies to it."""
+    """The estimator object and whether the counting search applies to it.
+
+    Read from the estimator's capability flags (a discrete estimator with ``vectorised_counts``),
+    so a registered estimator with vectorised count hooks gets the fast path and any other one
+    the generic path (:mod:`._generic`).
+    """
     est = get_estimator(estimator)
-    fast = est.kind == "discrete" and est.name in DISCRETE_FAST and type(est).__module__.startswith(
-        "relaywidgets.info"
-    )
-    return est, fast
+    return est, counting_fast_path(est)
 
 
 def state_codes(hidden: xr.DataArray, discretizer: Any, owner: str) -> np.ndarray:

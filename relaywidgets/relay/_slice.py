@@ -13,11 +13,11 @@ from typing import Any
 import numpy as np
 
 from ..info import joint_codes
-from ..info import Estimator
-from ._counts import CountsEntropy
+from ..info import DiscreteEstimator, Estimator
+from ..info.backends import NumpyBackend
+from ._counts import CountingEstimator
 from ._generic import GenericTerms, generic_path
 from ._greedy import TIE_TOL, PathResult, greedy_path, marginal_terms, pair_terms
-from ._ops import NumpyOps
 from .threshold import relay_cuts
 
 __all__ = ["SliceResult", "DiscreteSlice", "GenericSlice", "relay_cut", "p_value"]
@@ -60,8 +60,9 @@ class DiscreteSlice:
     codes : ndarray of int8, shape (sample, node)
     levels : int
     log2_levels : ndarray, shape (node,)
-    estimator_name : {"plugin", "miller-madow", "shrinkage"}
-    ops : NumpyOps or TorchOps
+    estimator : DiscreteEstimator
+        With ``vectorised_counts`` (its hook gives every entropy).
+    ops : NumpyBackend or TorchBackend
         Backend of the greedy search (the scores and the null always run on numpy).
     label : ndarray of int64, optional
         Dense true labels for ``source="label"``.
@@ -72,7 +73,7 @@ class DiscreteSlice:
         codes: np.ndarray,
         levels: int,
         log2_levels: np.ndarray,
-        estimator_name: str,
+        estimator: DiscreteEstimator,
         ops: Any,
         label: np.ndarray | None = None,
     ) -> None:
@@ -80,16 +81,16 @@ class DiscreteSlice:
         self.n_samples, self.n_nodes = codes.shape
         self.levels = max(int(levels), 1)
         self.log2_levels = log2_levels
-        self.name = estimator_name
         self.ops = ops
-        self.est = CountsEntropy(estimator_name, NumpyOps())
-        self.est_ops = self.est if isinstance(ops, NumpyOps) else CountsEntropy(estimator_name, ops)
-        self.codes_ops = codes if isinstance(ops, NumpyOps) else ops.asarray(codes.astype(np.int64))
+        on_numpy = isinstance(ops, NumpyBackend)
+        self.est = CountingEstimator(estimator, ops if on_numpy else NumpyBackend())
+        self.est_ops = self.est if on_numpy else CountingEstimator(estimator, ops)
+        self.codes_ops = codes if on_numpy else ops.asarray(codes.astype(np.int64))
         self.label = label
         self.n_label = int(label.max()) + 1 if label is not None and label.size else 0
         self.label_ops = None
         if label is not None:
-            self.label_ops = label if isinstance(ops, NumpyOps) else ops.asarray(label)
+            self.label_ops = label if isinstance(ops, NumpyBackend) else ops.asarray(label)
         self.full, self.n_full = joint_codes(codes)
         self.full = np.asarray(self.full)
         self._drop_one: tuple[np.ndarray, np.ndarray, np.ndarray, int] | None = None
@@ -188,7 +189,7 @@ class DiscreteSlice:
             if floor_from_null:
                 null_floor = float(np.mean(null_total))
         ops = self.ops
-        out_ops = out if isinstance(ops, NumpyOps) else ops.asarray(out)
+        out_ops = out if isinstance(ops, NumpyBackend) else ops.asarray(out)
         path: PathResult = greedy_path(
             self.codes_ops,
             out_ops,
@@ -249,7 +250,7 @@ def _permuted_indicators(out: np.ndarray, n_out: int, perms: np.ndarray) -> np.n
 
 
 def _null_terms(
-    est: CountsEntropy,
+    est: CountingEstimator,
     g: np.ndarray,
     n_groups: int,
     o_perm: np.ndarray,
@@ -265,7 +266,7 @@ def _null_terms(
     """
     n = g.size
     n_perm = o_perm.shape[1] // max(n_out - 1, 1)
-    ops = NumpyOps()
+    ops = NumpyBackend()
     variants = [(np.asarray(g, dtype=np.int64), n_groups, log2_cells, 1.0)]
     if label is not None:
         variants.append((variants[0][0] * n_label + label, n_groups * n_label,

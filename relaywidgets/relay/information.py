@@ -11,10 +11,10 @@ import xarray as xr
 from ..errors import InputError
 from ..info import joint_codes
 from . import _prepare as prep
-from ._counts import CountsEntropy
+from ..info.backends import NumpyBackend
+from ._counts import CountingEstimator
 from ._generic import GenericTerms
 from ._greedy import conditional_columns
-from ._ops import NumpyOps
 
 __all__ = ["relay_information"]
 
@@ -110,7 +110,7 @@ def relay_information(
             else None
         )
     if fast:
-        est_c = CountsEntropy(est.name, NumpyOps())
+        est_c = CountingEstimator(est, NumpyBackend())
         log2_k_o = float(np.log2(n_observed_out))
         terms = []
         for cols in (z_cols, all_cols):

@@ -14,7 +14,7 @@ from .._version import __version__
 from ..errors import InputError
 from ..info.validation import check_int
 from . import _prepare as prep
-from ._ops import NumpyOps, resolve_ops
+from ..info.backends import NumpyBackend, get_backend
 from ._slice import DiscreteSlice, GenericSlice, SliceResult, relay_cut
 
 __all__ = ["find_relays", "RESULT_FORMAT"]
@@ -36,6 +36,7 @@ def find_relays(
     alpha: float = 0.05,
     seed: int = 0,
     device: Any = "auto",
+    backend: Any = None,
     progress: bool = True,
     source: str = "input",
     early_stop: bool = False,
@@ -75,9 +76,15 @@ def find_relays(
         Significance level.
     seed : int, default 0
         Seeds the permutations.
-    device : {"auto", "numpy", "cpu", "cuda"} or torch.device, default "auto"
-        Backend of the discrete search: ``"auto"`` is torch on CUDA when a GPU is visible and numpy
-        otherwise; ``"cpu"`` runs the torch code on the CPU.
+    device : {"auto", "numpy", "cpu", "cuda", "cuda:N"} or torch.device, default "auto"
+        Where the counting search runs: ``"auto"`` is torch on CUDA when a GPU is visible and
+        numpy otherwise, ``"numpy"`` is numpy, a torch device runs the torch code there (``"cpu"``
+        runs it on the CPU). The vocabulary of ``relaywidgets.info`` (see
+        :func:`relaywidgets.info.backends.get_backend`): ``device="numpy"`` is ``backend="numpy"``.
+        Used by estimators with vectorised count hooks (``supports_torch`` for torch); the
+        others run on numpy.
+    backend : {"numpy", "torch", "auto"}, optional
+        The array library, as in ``relaywidgets.info``; None (default) takes it from ``device``.
     progress : bool, default True
         Show a progress bar over (concept, time) (tqdm.auto).
     source : {"input", "label"}, default "input"
@@ -135,7 +142,11 @@ def find_relays(
     time_pos = prep.resolve_times(rec, times, owner)
     concept_list = prep.resolve_concepts(rec, concepts, owner)
     est, fast = prep.resolve_estimator(estimator)
-    ops = resolve_ops(device) if fast else NumpyOps()
+    ops: Any = NumpyBackend()
+    if fast:
+        ops = get_backend(backend, device, owner=owner)
+        if ops.name != "numpy" and not est.supports_torch:
+            ops = NumpyBackend()  # its count hooks take numpy arrays only
     if len(node_pos) == 0:
         raise InputError(f"The 'nodes' parameter of {owner} selects no node; pass at least one.")
 
@@ -183,7 +194,7 @@ def find_relays(
                 if excess > 0 and (worst is None or excess > worst[0] - np.log2(worst[1])):
                     worst = (log2_states, n_s, n, t_label)
                 if fast:
-                    engine: Any = DiscreteSlice(sl.codes, sl.levels, sl.log2_levels, est.name, ops, label)
+                    engine: Any = DiscreteSlice(sl.codes, sl.levels, sl.log2_levels, est, ops, label)
                 else:
                     engine = GenericSlice(est, sl.codes.astype(np.int64), label)
             else:
@@ -220,7 +231,7 @@ def find_relays(
         "seed": seed,
         "source": source,
         "early_stop": int(bool(early_stop)),
-        "device": str(getattr(ops, "device", "numpy")),
+        "device": ops.label,
     }
     for key, value in rec.attrs.items():
         attrs[f"recording_{key}" if key in attrs or key in ("relaywidgets_format",) else key] = value

@@ -109,8 +109,9 @@ def test_counting_search_matches_estimator_calls(cls, source):
     out = np.where(rng.random(400) < 0.2, 1 - (bits[0] & bits[1]), bits[0] & bits[1])
     rec = make_recording(0.9 * (2.0 * bits - 1.0), out, label)
 
-    class Opaque(cls):  # same numbers, but not a class the counting search knows
+    class Opaque(cls):  # same numbers, but without vectorised count hooks: the generic path
         name = cls.name + "-opaque"
+        vectorised_counts = False
 
     Opaque.__module__ = __name__
     with warnings.catch_warnings():

@@ -76,25 +76,46 @@ class DiscreteEstimator(Estimator):
     """Estimators computed from the counts of joint states of integer-coded variables.
 
     Every quantity is a signed sum of joint entropies, e.g.
-    ``I(A;B|C) = H(A,C) + H(B,C) - H(A,B,C) - H(C)``; subclasses say how one entropy is estimated
-    from counts (:meth:`_entropies`).
+    ``I(A;B|C) = H(A,C) + H(B,C) - H(A,B,C) - H(C)``. A subclass says how entropies are estimated
+    from counts in one method, :meth:`entropy_from_counts`, vectorised over a batch of count
+    tables; parameters fitted once on the joint variable of all the arguments and shared by its
+    marginals (the shrinkage intensity) come from :meth:`fit_counts`. The relay search calls one
+    hook, :meth:`conditional_entropy_from_counts`: ``H(O | W)`` for many candidate conditioning
+    sets W at once from one joint count array.
+
+    Capability flags (class attributes) tell callers what an estimator allows, instead of a list of
+    known names:
+
+    - ``vectorised_counts``: :meth:`entropy_from_counts` takes count arrays of any shape with
+      ``axis=`` and a backend's arrays, so the relay search may use its counting fast path;
+      otherwise it calls the public methods once per candidate set (the generic path);
+    - ``supports_torch``: the count hooks run on torch tensors (a torch backend's arrays, e.g. on
+      a GPU), using only the methods of :mod:`relaywidgets.info.backends`;
+    - ``needs_alphabet``: the hooks need log2 of each variable's number of possible cells;
+    - ``drops_pure_groups``: a group of samples whose output is constant adds 0 to ``H(O | W)`` for
+      every refinement of W, so the search may drop its samples;
+    - ``monotone_in_given``: ``H(O | W)`` never increases when W grows, so a search may stop once it
+      reaches ``H(O | N)``;
+    - ``non_negative``: the estimated informations are >= 0 exactly (tiny negatives are rounding).
 
     Parameters
     ----------
-    backend : {"numpy", "torch"}
-        Where joint states are packed and counted. Both give the same numbers.
-    device : str, optional
-        Torch device (``"cpu"``, ``"cuda"``) for ``backend="torch"``.
+    backend, device : optional
+        Where joint states are packed and counted: ``backend="numpy"`` (default) or ``"torch"``
+        with a ``device`` (``"cpu"``, ``"cuda"``); see :func:`relaywidgets.info.backends.get_backend`.
+        Both give the same numbers.
     min_samples_per_state : float
         Warn (:class:`~relaywidgets.info.UndersamplingWarning`) when the joint variable of all the
         arguments has more than ``n_samples / min_samples_per_state`` observed states. 0 disables.
     """
 
     kind: ClassVar[str] = "discrete"
-    #: Whether :meth:`_entropies` needs the alphabet sizes (log2 of the number of cells).
-    _needs_alphabet: ClassVar[bool] = False
-    #: Whether the estimated quantities are mathematically non-negative (tiny negatives are rounding).
-    _non_negative: ClassVar[bool] = False
+    vectorised_counts: ClassVar[bool] = False
+    supports_torch: ClassVar[bool] = False
+    needs_alphabet: ClassVar[bool] = False
+    drops_pure_groups: ClassVar[bool] = False
+    monotone_in_given: ClassVar[bool] = False
+    non_negative: ClassVar[bool] = False
 
     def __init__(self, *, backend: str = "numpy", device: Any = None, min_samples_per_state: float = 5.0):
         self.backend = backend
@@ -139,6 +160,107 @@ class DiscreteEstimator(Estimator):
         ]
         return self._estimate({"given": given, "a": a, "b": b}, terms, backend, device)
 
+    # ------------------------------------------------------------------ count hooks
+    @abstractmethod
+    def entropy_from_counts(
+        self,
+        counts: Any,
+        *,
+        axis: int | tuple[int, ...] | None = None,
+        n_samples: int | None = None,
+        log2_cells: Any = None,
+        fit: Any = None,
+        backend: Any = None,
+    ) -> Any:
+        """Entropies in bits of the distributions whose state counts lie along ``axis`` of ``counts``.
+
+        Parameters
+        ----------
+        counts : int array (numpy, or the backend's array type)
+            Occurrences of each state; the remaining axes index a batch of distributions.
+        axis : int or tuple of int, optional
+            The state axes (default: every axis, one distribution).
+        n_samples : int, optional
+            Number of samples N. Defaults to the counts' sum; a caller that leaves out groups of
+            samples (see ``drops_pure_groups``) passes the full N.
+        log2_cells : float or array, optional
+            log2 of the number of possible cells of each distribution (``needs_alphabet``).
+        fit : optional
+            What :meth:`fit_counts` returned for the joint variable these counts are marginals of.
+        backend : backend object, optional
+            The array backend of ``counts`` (numpy when omitted).
+
+        Returns
+        -------
+        float array of the batch shape (a 0-d array for one distribution)
+        """
+
+    def fit_counts(
+        self, counts: Any, *, axis: int | tuple[int, ...] | None = None, log2_cells: Any = None, backend: Any = None
+    ) -> Any:
+        """Parameters estimated once from the joint variable of all arguments, shared by its marginals.
+
+        None here: each entropy depends on its own counts only. Arguments as in
+        :meth:`entropy_from_counts`.
+        """
+        return None
+
+    def conditional_entropy_from_counts(
+        self,
+        counts: Any,
+        n_samples: int,
+        *,
+        backend: Any = None,
+        log2_cells_w: Any = None,
+        log2_k_o: float = 0.0,
+    ) -> Any:
+        """H(O | W_m) in bits for many candidate conditioning variables W_m at once.
+
+        The hook of the relay search: ``H(O, W) - H(W)`` with both entropies from
+        :meth:`entropy_from_counts` and one :meth:`fit_counts` of the joint (O, W).
+
+        Parameters
+        ----------
+        counts : int array, shape (G, K, V, M)
+            Joint counts: groups ``g`` of a base partition, output states ``o``, sub-cells ``v``
+            refining each group (the states of a candidate node) and candidates ``m``; the
+            conditioning cells of candidate ``m`` are the pairs ``(g, v)``. Groups without samples
+            may be left out; with ``drops_pure_groups``, groups pure in O may be too.
+        n_samples : int
+            Number of samples N (including any left-out groups).
+        backend : backend object, optional
+            Where ``counts`` live (numpy when omitted); the result is on the same backend.
+        log2_cells_w : float array, shape (M,), optional
+            log2 of the number of cells of each W_m (``needs_alphabet``).
+        log2_k_o : float
+            log2 of the number of output states (``needs_alphabet``).
+
+        Returns
+        -------
+        float64 array, shape (M,)
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from relaywidgets.info import PluginEstimator
+        >>> cnt = np.array([[[[5]], [[5]]]])  # one group, O = 0 / 1 five times each, one candidate
+        >>> PluginEstimator().conditional_entropy_from_counts(cnt, 10).round(12).tolist()
+        [1.0]
+        """
+        be = get_backend(backend)
+        if counts.shape[0] == 0:
+            return be.to_float(counts.sum((0, 1, 2)))
+        n_w = counts.sum(1)  # (G, V, M)
+        log2_ow = None if log2_cells_w is None else log2_cells_w + log2_k_o
+        fit = self.fit_counts(counts, axis=(0, 1, 2), log2_cells=log2_ow, backend=be)
+        h_ow = self.entropy_from_counts(
+            counts, axis=(0, 1, 2), n_samples=n_samples, log2_cells=log2_ow, fit=fit, backend=be
+        )
+        h_w = self.entropy_from_counts(
+            n_w, axis=(0, 1), n_samples=n_samples, log2_cells=log2_cells_w, fit=fit, backend=be
+        )
+        return h_ow - h_w
+
     # ------------------------------------------------------------------ machinery
     def _prepare(self, variables: dict[str, Any]) -> tuple[dict[str, np.ndarray], int]:
         arrays = {name: as_samples_array(v, name) for name, v in variables.items()}
@@ -165,26 +287,22 @@ class DiscreteEstimator(Estimator):
         n_observed = int(np.count_nonzero(counts[full]))
         msps = check_float(self.min_samples_per_state, "min_samples_per_state", type(self).__name__, 0.0)
         warn_if_undersampled(n_observed, n, msps, self.name)
-        log2k = None
-        if self._needs_alphabet:
+        log2k: list[float | None] = [None] * len(subsets)
+        if self.needs_alphabet:
             per_var = {name: column_alphabet_log2(a) for name, a in arrays.items()}
             log2k = [sum(per_var[v] for v in s) for s in subsets]
-        h = self._entropies(counts, n, log2k, full)
+        # Counts come back as numpy arrays from every backend, so the entropies are numpy's; the
+        # unobserved cells are left out (the alphabet, where it matters, is in log2_cells).
+        counts = [c[c > 0] for c in counts]
+        fit = self.fit_counts(counts[full], log2_cells=log2k[full])
+        h = [
+            float(self.entropy_from_counts(c, n_samples=n, log2_cells=k, fit=fit))
+            for c, k in zip(counts, log2k)
+        ]
         value = float(sum(c * hi for (c, _), hi in zip(terms, h)))
-        if self._non_negative and value < 0.0:
+        if self.non_negative and value < 0.0:
             value = 0.0  # the estimated quantity is >= 0 exactly; a negative is float rounding
         return value
-
-    @abstractmethod
-    def _entropies(
-        self, counts: list[np.ndarray], n: int, log2_alphabets: list[float] | None, full: int
-    ) -> list[float]:
-        """Entropies in bits of the joint variables whose state counts are ``counts``.
-
-        ``counts[full]`` belongs to the joint variable of all arguments (each other entry is a
-        marginal of it); ``log2_alphabets`` (when :attr:`_needs_alphabet`) gives log2 of each
-        variable's number of possible cells.
-        """
 
 
 class ContinuousEstimator(Estimator):

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
+from ..backends import get_backend
 from .base import DiscreteEstimator
+from .plugin import _sum
 
 __all__ = ["ShrinkageEstimator", "shrinkage_intensity", "shrunk_entropy"]
 
@@ -17,15 +19,14 @@ def shrinkage_intensity(counts: np.ndarray, log2_cells: float) -> float:
     ``lambda = (1 - sum u^2) / ((n - 1) * sum (1/K - u)^2)`` with ``u = counts / n`` over the
     ``K = 2 ** log2_cells`` cells (unobserved cells have ``u = 0``, so
     ``sum (1/K - u)^2 = sum u^2 - 1/K``), clipped to [0, 1].
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> round(shrinkage_intensity(np.array([12, 5, 2, 1]), 2.0), 4)
+    0.1607
     """
-    c = np.asarray(counts, dtype=np.float64)
-    c = c[c > 0]
-    n = c.sum()
-    u2 = float(np.dot(c, c) / (n * n))
-    denom = (n - 1.0) * (u2 - 2.0**-log2_cells)
-    if denom <= 0.0:
-        return 1.0
-    return float(min(1.0, max(0.0, (1.0 - u2) / denom)))
+    return float(ShrinkageEstimator().fit_counts(np.asarray(counts), log2_cells=float(log2_cells)))
 
 
 def shrunk_entropy(counts: np.ndarray, log2_cells: float, lam: float) -> float:
@@ -34,17 +35,8 @@ def shrunk_entropy(counts: np.ndarray, log2_cells: float, lam: float) -> float:
     The ``K - m`` unobserved cells each get ``lam / K``; their total contribution is computed in
     closed form, so ``K`` may be astronomically large (e.g. ``2**64`` for 64 binary nodes).
     """
-    c = np.asarray(counts, dtype=np.float64)
-    c = c[c > 0]
-    n = c.sum()
-    m = c.size
-    inv_k = 2.0**-log2_cells
-    p = (1.0 - lam) * c / n + lam * inv_k
-    h = -float(np.dot(p, np.log2(p)))
-    if lam > 0.0:
-        # (K - m) cells of probability lam / K: -(K - m) (lam / K) log2(lam / K)
-        h -= lam * (1.0 - m * inv_k) * (np.log2(lam) - log2_cells)
-    return h
+    est = ShrinkageEstimator()
+    return float(est.entropy_from_counts(np.asarray(counts), log2_cells=float(log2_cells), fit=float(lam)))
 
 
 class ShrinkageEstimator(DiscreteEstimator):
@@ -59,10 +51,9 @@ class ShrinkageEstimator(DiscreteEstimator):
 
     Parameters
     ----------
-    backend : {"numpy", "torch"}
-        Where joint states are packed and counted; both give the same numbers.
-    device : str, optional
-        Torch device for ``backend="torch"``.
+    backend, device : optional
+        Where joint states are packed and counted (``backend="numpy"``, or ``"torch"`` with a
+        ``device``); both give the same numbers.
     min_samples_per_state : float
         Warn when the joint variable has more than ``n / min_samples_per_state`` observed states.
 
@@ -84,12 +75,49 @@ class ShrinkageEstimator(DiscreteEstimator):
         "Hausser J. & Strimmer K. (2009) Entropy inference and the James-Stein estimator, with "
         "application to nonlinear gene association networks. J. Mach. Learn. Res. 10:1469-1484."
     )
-    _needs_alphabet: ClassVar[bool] = True
-    _non_negative: ClassVar[bool] = True
+    vectorised_counts: ClassVar[bool] = True
+    supports_torch: ClassVar[bool] = True
+    needs_alphabet: ClassVar[bool] = True
+    # One intensity couples every cell, so a pure group still matters: no dropping, no monotonicity.
+    non_negative: ClassVar[bool] = True
 
-    def _entropies(
-        self, counts: list[np.ndarray], n: int, log2_alphabets: list[float] | None, full: int
-    ) -> list[float]:
-        assert log2_alphabets is not None  # internal invariant, set by _needs_alphabet
-        lam = shrinkage_intensity(counts[full], log2_alphabets[full])
-        return [shrunk_entropy(c, k, lam) for c, k in zip(counts, log2_alphabets)]
+    def fit_counts(
+        self, counts: Any, *, axis: int | tuple[int, ...] | None = None, log2_cells: Any = None, backend: Any = None
+    ) -> Any:
+        """The shrinkage intensity lambda of each joint distribution (see :func:`shrinkage_intensity`)."""
+        be = get_backend(backend)
+        c = be.to_float(be.asarray(counts))
+        n = _sum(c, axis)
+        u2 = _sum(c * c, axis) / (n * n)
+        denom = (n - 1.0) * (u2 - 2.0**-log2_cells)
+        safe = be.where(denom > 0, denom, 1.0)
+        return be.where(denom > 0, be.clip((1.0 - u2) / safe, 0.0, 1.0), 1.0)
+
+    def entropy_from_counts(
+        self,
+        counts: Any,
+        *,
+        axis: int | tuple[int, ...] | None = None,
+        n_samples: int | None = None,
+        log2_cells: Any = None,
+        fit: Any = None,
+        backend: Any = None,
+    ) -> Any:
+        """Entropies in bits of the shrunk distributions over ``axis``.
+
+        ``fit`` is the intensity of the joint variable (from :meth:`fit_counts`), computed from
+        ``counts`` themselves when omitted. See :meth:`DiscreteEstimator.entropy_from_counts`.
+        """
+        be = get_backend(backend)
+        c = be.to_float(be.asarray(counts))
+        lam = self.fit_counts(c, axis=axis, log2_cells=log2_cells, backend=be) if fit is None else fit
+        n = _sum(c, axis) if n_samples is None else float(n_samples)
+        inv_k = 2.0**-log2_cells
+        occupied = c > 0
+        p = (1.0 - lam) * c / n + lam * inv_k
+        plogp = be.where(occupied, p * be.log2(be.where(occupied, p, 1.0)), 0.0)
+        m = be.to_float(_sum(occupied, axis))
+        h = -_sum(plogp, axis)
+        # The K - m unobserved cells, each of probability lam / K, in closed form (K may be 2**64).
+        safe_lam = be.where(lam > 0, lam, 1.0)
+        return h - be.where(lam > 0, lam * (1.0 - m * inv_k) * (be.log2(safe_lam) - log2_cells), 0.0)
