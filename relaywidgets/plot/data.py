@@ -11,7 +11,6 @@ numbers.
 
 from __future__ import annotations
 
-import numbers
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,6 +20,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from .._validation import is_int
 from ..contract import check_relays, concept_title, resolve_concept
 from ..errors import InputError
 
@@ -261,7 +261,26 @@ def curve_data(
     title: str | None = None,
     owner: str = "curve_data",
 ) -> CurveData:
-    """The elimination path of ``concept`` at step ``time``; ``threshold`` defaults to the result's own.
+    """The elimination path of ``concept`` at step ``time``.
+
+    Parameters
+    ----------
+    result : xarray.Dataset
+        A relay result with ``curve``, ``total`` and ``relay_size``.
+    concept : str or int
+        A concept label or class index.
+    time : int
+        A value of the result's ``time`` coordinate.
+    threshold : float in [0, 1], optional
+        Default the result's ``threshold`` attribute.
+    title : str, optional
+        Replaces the default title.
+    owner : str
+        The public function asking, named in error messages.
+
+    Returns
+    -------
+    CurveData
 
     Examples
     --------
@@ -278,7 +297,7 @@ def curve_data(
     result = with_threshold(result, threshold)
     ci = resolve_concept(result, concept, owner)
     times = np.asarray(result["time"].values)
-    if not (isinstance(time, numbers.Integral) and not isinstance(time, bool)) or int(time) not in times.tolist():
+    if not is_int(time) or int(time) not in times.tolist():
         raise InputError(
             f"The 'time' parameter of {owner} must be a time step of the relay result ({times.min()} .. "
             f"{times.max()}). Got {time!r} instead."

@@ -7,11 +7,10 @@ What a panel shows is read by :mod:`relaywidgets.plot.knockout_data`.
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..errors import InputError
+from .._validation import check_int
 from .backends import drawer
 from .knockout_data import knockout_panel, knockout_tests
 
@@ -71,10 +70,9 @@ def knockout_drops(
     owner = "knockout_drops"
     draw = drawer(backend, owner)
     tests = knockout_tests(test, owner)
-    if not (isinstance(ncols, numbers.Integral) and not isinstance(ncols, bool) and ncols >= 1):
-        raise InputError(f"The 'ncols' parameter of {owner} must be an int in [1, inf). Got {ncols!r} instead.")
+    ncols = check_int(ncols, "ncols", owner, 1)
     panels = [knockout_panel(t, name=name, bins=bins, owner=owner) for name, t in tests]
-    return draw.knockout_drops(panels, ncols=int(ncols), title=title)
+    return draw.knockout_drops(panels, ncols=ncols, title=title)
 
 
 def plot_knockout_test(

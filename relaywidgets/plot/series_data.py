@@ -85,10 +85,38 @@ def series_data(
 ) -> SeriesData:
     """Per-step series of a :func:`~relaywidgets.relay.relay_drift` variable (``relay_size``, ``persistence``).
 
-    One result gives a series per concept (or the chosen concept); a mapping of name -> result(s) gives a series per name: the mean over its runs
-    (and over its concepts, unless ``concept`` is given), with the run-to-run range as the band.
-    ``bars`` draws the single series of one result and one concept as bars; ``chance`` maps a
-    series name to a reference curve (one value per step), drawn dashed.
+    One result gives a series per concept (or the chosen concept); a mapping of name -> result(s)
+    gives a series per name: the mean over its runs (and over its concepts, unless ``concept`` is
+    given), with the run-to-run range as the band.
+
+    Parameters
+    ----------
+    results : xarray.Dataset or dict of str to Dataset or list of Dataset
+        One relay result, or networks to compare.
+    concept : str or int or None
+        One concept only, or every concept (None).
+    variable : {"relay_size", "persistence"}
+        The :func:`~relaywidgets.relay.relay_drift` variable shown.
+    threshold : float in [0, 1], optional
+        Relay sets at this threshold instead of the results' own.
+    significant_only : bool, default False
+        Passed to :func:`~relaywidgets.relay.relay_drift`.
+    ylabel, title_prefix : str
+        The y label, and the title before the parenthesis that says what is averaged.
+    title : str, optional
+        Replaces the default title.
+    ylim : (float, float), optional
+        Fixed y limits.
+    chance : dict of str to array-like, optional
+        A reference curve per series name (one value per step), drawn dashed.
+    bars : bool, default False
+        Draw the single series of one result and one concept as bars.
+    owner : str
+        The public function asking, named in error messages.
+
+    Returns
+    -------
+    SeriesData
 
     Examples
     --------
@@ -194,6 +222,23 @@ def runs_data(
     table: Any, value: str, *, chance: str | None = None, title: str | None = None, owner: str = "runs_data"
 ) -> RunsData:
     """The per-run values of a :func:`~relaywidgets.relay.compare_architectures` table (rows of a run averaged).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Columns ``architecture``, ``run``, ``value`` (and ``chance`` when given).
+    value : str
+        The column shown.
+    chance : str, optional
+        A column with each run's chance level.
+    title : str, optional
+        Replaces the default title.
+    owner : str
+        The public function asking, named in error messages.
+
+    Returns
+    -------
+    RunsData
 
     Examples
     --------
