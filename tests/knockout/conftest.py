@@ -106,6 +106,24 @@ def latch_network(hidden_size: int = 64, seed: int = 0) -> RecurrentClassifier:
     return model.eval()
 
 
+def redundant_latch_network(hidden_size: int = 8, seed: int = 0) -> RecurrentClassifier:
+    """The latch network with two copies of the latch: units 0 and 1 each store the class on their own.
+
+    Both receive the cue (weight 4) and only themselves (weight 4); the readout reads both:
+    logits = (-3 (h0 + h1) + 0.1, 3 (h0 + h1)). One copy knocked out still decides every sample (the
+    margin halves); both knocked out leave logits (0.1, 0), class 0 for everyone.
+    """
+    model = latch_network(hidden_size, seed)
+    with torch.no_grad():
+        model.rnn.weight_ih_l0[1] = torch.tensor([4.0, 0.0])
+        model.rnn.weight_hh_l0[1] = 0.0
+        model.rnn.weight_hh_l0[1, 1] = 4.0
+        model.rnn.weight_hh_l0[2:, 1] = 0.0  # the noise units never read the copy, as they never read unit 0
+        model.readout.weight[0, 1] = -3.0
+        model.readout.weight[1, 1] = 3.0
+    return model.eval()
+
+
 def latch_data(n: int = 200, T: int = 8, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Cue of sign 2y - 1 at step 1, Gaussian noise on the second channel."""
     rng = np.random.default_rng(seed)
@@ -154,4 +172,6 @@ def latch_builders():
     """The builders behind the ``latch`` fixture, for tests that need other sizes."""
     from types import SimpleNamespace
 
-    return SimpleNamespace(network=latch_network, data=latch_data, relays=latch_relays)
+    return SimpleNamespace(
+        network=latch_network, redundant=redundant_latch_network, data=latch_data, relays=latch_relays
+    )

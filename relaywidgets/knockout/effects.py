@@ -1,0 +1,289 @@
+"""Effect maps: what knocking out each unit at each step does to each class (METHOD.md, "Causal maps").
+
+The information relays are observational; these maps are interventions, laid out on the same
+node x time axes as the relay map so the two can be read side by side.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from .._validation import check_float, check_int
+from ..errors import InputError
+from ._stacked import StackedRunner
+
+__all__ = ["effect_map", "unit_effects"]
+
+_VARIABLES = {
+    "accuracy_drop": ("drop in accuracy (recall) of the concept's samples", "fraction"),
+    "margin_drop": ("drop in the mean true-class logit margin of the concept's samples", "logit"),
+}
+
+
+def effect_map(
+    model: Any,
+    X: Any,
+    y: Any,
+    *,
+    lengths: Any = None,
+    window: int = 1,
+    value: str | float = "zero",
+    reference: Any = None,
+    clamp_cell: bool = False,
+    n_boot: int = 200,
+    ci: float = 0.95,
+    seed: int | None = 0,
+    batch_size: int | None = None,
+    device: Any = "auto",
+    progress: bool = True,
+) -> xr.Dataset:
+    """Knock out every unit at every step, one at a time, and measure each class's loss.
+
+    For unit j and step t the unit is clamped at steps ``t .. t + window - 1`` only (the window is cut at
+    the last step) and the network is scored against the intact one: per concept (every class, and
+    ``"all"``, the whole decision) the drop in accuracy and the drop in the mean true-class logit margin
+    (logit of the true class minus the largest other logit). In a redundant network the margin moves long
+    before accuracy does. All units of one step are evaluated in one stacked pass that resumes from the
+    intact states at step ``t - 1``.
+
+    Parameters
+    ----------
+    model : RecurrentClassifier
+        The network.
+    X : array-like, shape (sample, time, feature)
+        Evaluation sequences.
+    y : array-like of int, shape (sample,)
+        Their true classes.
+    lengths : array-like of int, shape (sample,), optional
+        Valid steps per sequence (a sequence that ends before a window is unaffected by it).
+    window : int, default 1
+        Steps per knockout window.
+    value : {"zero", "mean", "median"} or float, default "zero"
+        What a knocked-out unit is set to ("mean"/"median" per node over ``reference``).
+    reference : xarray.Dataset or array-like, optional
+        A recording of the model (``relaywidgets.record``) for "mean"/"median", or one value per node.
+    clamp_cell : bool, default False
+        For an LSTM, clamp the cell state as well (see :class:`relaywidgets.Knockout`).
+    n_boot : int, default 200
+        Bootstrap resamples of the samples for the intervals (0: no intervals, NaN).
+    ci : float in (0, 1), default 0.95
+        Coverage of the percentile intervals.
+    seed : int or None, default 0
+        Seed of the bootstrap; the same resamples serve every unit and step (paired intervals).
+    batch_size : int, optional
+        Rows (samples x knockouts) per pass of the network.
+    device : {"auto", "cpu", "cuda"} or torch.device, default "auto"
+        Where to compute ("auto": where the model is).
+    progress : bool, default True
+        Show a progress bar over the steps (tqdm.auto).
+
+    Returns
+    -------
+    xarray.Dataset
+        Dims ``concept``, ``node``, ``time`` (the first step of the window). Variables:
+        ``accuracy_drop`` (fraction; intact minus knocked-out accuracy of the concept's samples),
+        ``margin_drop`` (logits), each with ``*_low`` / ``*_high`` bootstrap bounds;
+        ``baseline_accuracy``, ``baseline_margin`` and ``support`` (samples) per concept.
+        Coordinates ``concept`` (labels as :func:`relaywidgets.find_relays` names them, plus "all"),
+        ``concept_class`` (-1 for "all"), ``node``, ``layer``, ``unit``, ``time`` and ``window_end``
+        (last clamped step). Attributes record the settings.
+
+    Examples
+    --------
+    >>> from relaywidgets import RecurrentClassifier, make_task
+    >>> from relaywidgets.knockout import effect_map
+    >>> X, y = make_task("delayed-cue", n_samples=40, seq_len=5, seed=0)
+    >>> model = RecurrentClassifier("gru", 4, 6, 4, device="cpu", seed=0)
+    >>> effects = effect_map(model, X, y, n_boot=20, progress=False)
+    >>> dict(effects.accuracy_drop.sizes)
+    {'concept': 5, 'node': 6, 'time': 5}
+    >>> effects.sel(concept="all").margin_drop.dims
+    ('node', 'time')
+    """
+    owner = "effect_map"
+    n_boot, ci = _check_boot(n_boot, ci, owner)
+    window = _check_window(window, owner)
+    runner = StackedRunner(
+        model, X, y, lengths=lengths, value=value, clamp_cell=clamp_cell, reference=reference,
+        batch_size=batch_size, device=device, owner=owner,
+    )
+    T = runner.seq_len
+    windows = [np.arange(t, min(T, t + window)) for t in range(T)]
+    data = _effects(runner, windows, n_boot, ci, seed, progress, owner)
+    coords = _coords(runner)
+    coords["time"] = ("time", np.arange(T, dtype=np.int64))
+    coords["window_end"] = ("time", np.array([w[-1] for w in windows], dtype=np.int64))
+    attrs = _attrs(runner, n_boot, ci, seed, window=window, times="sliding")
+    return _dataset(data, coords, ("concept", "node", "time"), attrs, runner)
+
+
+def unit_effects(
+    model: Any,
+    X: Any,
+    y: Any,
+    *,
+    lengths: Any = None,
+    times: Any = None,
+    value: str | float = "zero",
+    reference: Any = None,
+    clamp_cell: bool = False,
+    n_boot: int = 200,
+    ci: float = 0.95,
+    seed: int | None = 0,
+    batch_size: int | None = None,
+    device: Any = "auto",
+    progress: bool = True,
+) -> xr.Dataset:
+    """Knock out each unit over one window (default the whole sequence) and measure each class's loss.
+
+    The same measurement as :func:`effect_map` with a single window: the single-unit effect, the causal
+    reference a ranking of units is judged against.
+
+    Parameters
+    ----------
+    model, X, y, lengths, value, reference, clamp_cell, n_boot, ci, seed, batch_size, device, progress
+        As in :func:`effect_map`.
+    times : None, int, slice or sequence of int
+        The window of clamped steps, as in :class:`relaywidgets.Knockout` (default every step).
+
+    Returns
+    -------
+    xarray.Dataset
+        The variables of :func:`effect_map` with dims ``concept``, ``node``.
+
+    Examples
+    --------
+    >>> from relaywidgets import RecurrentClassifier, make_task
+    >>> from relaywidgets.knockout import unit_effects
+    >>> X, y = make_task("delayed-cue", n_samples=40, seq_len=5, seed=0)
+    >>> model = RecurrentClassifier("lstm", 4, 6, 4, device="cpu", seed=0)
+    >>> effects = unit_effects(model, X, y, n_boot=0, progress=False)
+    >>> dict(effects.accuracy_drop.sizes)
+    {'concept': 5, 'node': 6}
+    """
+    owner = "unit_effects"
+    n_boot, ci = _check_boot(n_boot, ci, owner)
+    runner = StackedRunner(
+        model, X, y, lengths=lengths, value=value, clamp_cell=clamp_cell, reference=reference,
+        batch_size=batch_size, device=device, owner=owner,
+    )
+    steps = runner.window(times)
+    data = _effects(runner, [steps], n_boot, ci, seed, progress, owner)
+    data = {k: v[..., 0] if v.ndim == 3 else v for k, v in data.items()}
+    attrs = _attrs(runner, n_boot, ci, seed, window=len(steps), times=repr(times))
+    return _dataset(data, _coords(runner), ("concept", "node"), attrs, runner)
+
+
+# ---------------------------------------------------------------------- internals
+def _check_window(window: Any, owner: str) -> int:
+    if not isinstance(window, (int, np.integer)) or isinstance(window, bool) or window < 1:
+        raise InputError(
+            f"The 'window' parameter of {owner} must be an int in [1, inf) (steps per knockout). Got {window!r} instead."
+        )
+    return int(window)
+
+
+def _check_boot(n_boot: Any, ci: Any, owner: str) -> tuple[int, float]:
+    return check_int(n_boot, "n_boot", owner, 0), check_float(ci, "ci", owner, 0.0, 1.0, low_open=True, high_open=True)
+
+
+def bootstrap_weights(n_rows: int, n_boot: int, rng: np.random.Generator) -> np.ndarray:
+    """Resampling weights ``(n_boot, n_rows)``: counts of a draw with replacement, divided by ``n_rows``."""
+    if n_boot == 0:
+        return np.zeros((0, n_rows))
+    return rng.multinomial(n_rows, np.full(n_rows, 1.0 / n_rows), size=n_boot) / n_rows
+
+
+def _effects(
+    runner: StackedRunner,
+    windows: list[np.ndarray],
+    n_boot: int,
+    ci: float,
+    seed: Any,
+    progress: bool,
+    owner: str,
+) -> dict[str, np.ndarray]:
+    """Drops and bootstrap bounds ``(concept, node, window)`` for single-unit knockouts over ``windows``."""
+    from tqdm.auto import tqdm
+
+    labels, classes = runner.concepts()
+    concept_rows = [np.arange(runner.n_samples) if c < 0 else np.flatnonzero(runner.y == c) for c in classes]
+    rng = np.random.default_rng(seed)
+    weights = [bootstrap_weights(len(r), n_boot, rng) if len(r) else None for r in concept_rows]
+    n_nodes, C, W = len(runner.node_labels), len(labels), len(windows)
+    out = {k: np.full((C, n_nodes, W), np.nan) for k in _VARIABLES}
+    for key in _VARIABLES:
+        out[f"{key}_low"] = np.full((C, n_nodes, W), np.nan)
+        out[f"{key}_high"] = np.full((C, n_nodes, W), np.nan)
+    base_correct = runner.base_correct.astype(np.float64)
+    base_margin = runner.base_margin
+    eye = np.eye(n_nodes, dtype=bool)
+    q = [(1 - ci) / 2 * 100, (1 + ci) / 2 * 100]
+    for w, steps in enumerate(tqdm(windows, desc=owner, disable=not progress, leave=False)):
+        correct, margin = runner.score(runner.logits(eye, steps), np.arange(runner.n_samples))
+        for ci_, rows in enumerate(concept_rows):
+            if rows.size == 0:
+                continue
+            # Counts divided once, exactly as evaluate() scores class accuracy, so the numbers match.
+            n = rows.size
+            base_acc = base_correct[rows].sum() / n
+            out["accuracy_drop"][ci_, :, w] = base_acc - correct[:, rows].sum(axis=1) / n
+            out["margin_drop"][ci_, :, w] = base_margin[rows].mean() - margin[:, rows].mean(axis=1)
+            if n_boot:
+                for key, delta in (("accuracy_drop", base_correct[rows] - correct[:, rows]),
+                                   ("margin_drop", base_margin[rows] - margin[:, rows])):
+                    boot = weights[ci_] @ delta.T  # (n_boot, node): one mean per resample and unit
+                    low, high = np.percentile(boot, q, axis=0)
+                    out[f"{key}_low"][ci_, :, w] = low
+                    out[f"{key}_high"][ci_, :, w] = high
+    base = {"baseline_accuracy": [], "baseline_margin": [], "support": []}
+    for rows in concept_rows:
+        base["baseline_accuracy"].append(base_correct[rows].sum() / rows.size if rows.size else np.nan)
+        base["baseline_margin"].append(base_margin[rows].mean() if rows.size else np.nan)
+        base["support"].append(rows.size)
+    out.update({k: np.asarray(v) for k, v in base.items()})
+    return out
+
+
+def _coords(runner: StackedRunner) -> dict[str, Any]:
+    labels, classes = runner.concepts()
+    H = runner.hidden_size
+    n = len(runner.node_labels)
+    return {
+        "concept": ("concept", np.array(labels, dtype=str)),
+        "concept_class": ("concept", np.array(classes, dtype=np.int64)),
+        "node": ("node", np.array(runner.node_labels, dtype=str)),
+        "layer": ("node", np.arange(n, dtype=np.int64) // H),
+        "unit": ("node", np.arange(n, dtype=np.int64) % H),
+    }
+
+
+def _attrs(runner: StackedRunner, n_boot: int, ci: float, seed: Any, *, window: int, times: str) -> dict[str, Any]:
+    value = runner.value
+    return {
+        "window": int(window),
+        "knockout_times": times,
+        "value": value if isinstance(value, str) else float(value),
+        "clamp_cell": int(runner.clamp_cell),
+        "n_boot": int(n_boot),
+        "ci": float(ci),
+        "seed": int(seed) if isinstance(seed, (int, np.integer)) else -1,
+        "n_samples": int(runner.n_samples),
+        "arch": str(runner.net.arch),
+    }
+
+
+def _dataset(data: dict[str, np.ndarray], coords: dict, dims: tuple[str, ...], attrs: dict, runner: StackedRunner) -> xr.Dataset:
+    ci = attrs["ci"]
+    variables = {}
+    for key, (long_name, units) in _VARIABLES.items():
+        variables[key] = (dims, data[key], {"long_name": long_name, "units": units})
+        variables[f"{key}_low"] = (dims, data[f"{key}_low"], {"long_name": f"{ci:.0%} bootstrap low bound of {key}"})
+        variables[f"{key}_high"] = (dims, data[f"{key}_high"], {"long_name": f"{ci:.0%} bootstrap high bound of {key}"})
+    variables["baseline_accuracy"] = (("concept",), data["baseline_accuracy"], {"long_name": "accuracy, intact"})
+    variables["baseline_margin"] = (("concept",), data["baseline_margin"], {"long_name": "mean true-class margin, intact"})
+    variables["support"] = (("concept",), data["support"].astype(np.int64), {"long_name": "samples of the concept"})
+    return xr.Dataset(variables, coords=coords, attrs=attrs)
