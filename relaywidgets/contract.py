@@ -41,8 +41,10 @@ _REQUIRED_VARS = {
     "logits": ("class", "sample"),
     "length": ("sample",),
 }
-_REQUIRED_ATTRS = ("arch", "input_size", "hidden_size", "num_layers", "num_classes", "task", "seed",
-                   "relaywidgets_version", "created", "relaywidgets_format")
+# Attributes describe the network and the run. None is needed for analysis: the structural ones are read off the
+# data when absent (and must agree with it when present); the provenance ones (task, seed, relaywidgets_version,
+# created) are only kept for the record.
+_STRUCTURE_ATTRS = {"input_size": "feature", "num_classes": "class"}
 
 
 def check_recording(ds: Any) -> xr.Dataset:
@@ -53,23 +55,35 @@ def check_recording(ds: Any) -> xr.Dataset:
     RecordingError
         Naming the first problem found and how to fix it.
     """
-    hint = " Make recordings with relaywidgets.record(model, X, y) or relaywidgets.load_recording(path)."
+    hint = (
+        " Make recordings with relaywidgets.record(model, X, y), from arrays of activations with "
+        "relaywidgets.recording_from_arrays(hidden, prediction, ...), or read one with relaywidgets.load_recording(path)."
+    )
     if not isinstance(ds, xr.Dataset):
         raise RecordingError(f"A recording must be an xarray.Dataset; got {type(ds).__name__}.{hint}")
-    if ds.attrs.get("relaywidgets_format") != RECORDING_FORMAT:
+    fmt = ds.attrs.get("relaywidgets_format")
+    if fmt is not None and fmt != RECORDING_FORMAT:
         raise RecordingError(
-            f"This Dataset is not a relaywidgets recording (attribute relaywidgets_format is "
-            f"{ds.attrs.get('relaywidgets_format')!r}, expected {RECORDING_FORMAT!r}).{hint}"
+            f"This Dataset is not a relaywidgets recording (attribute relaywidgets_format is {fmt!r}, expected "
+            f"{RECORDING_FORMAT!r}).{hint}"
         )
     for name, dims in _REQUIRED_VARS.items():
         if name not in ds.data_vars:
+            if fmt is None:
+                raise RecordingError(
+                    f"This Dataset is not a relaywidgets recording: it has no {name!r} variable {dims} (and no "
+                    f"relaywidgets_format attribute).{hint}"
+                )
             raise RecordingError(f"The recording has no {name!r} variable; it needs {dims}.{hint}")
         if ds[name].dims != dims:
             raise RecordingError(f"Recording variable {name!r} has dims {ds[name].dims}; the contract says {dims}.")
-    missing = [a for a in _REQUIRED_ATTRS if a not in ds.attrs]
-    if missing:
-        raise RecordingError(f"The recording lacks the attribute(s) {missing}.{hint}")
-    if ds.attrs["arch"] == "lstm" and "cell" not in ds.data_vars:
+    for attr, dim in _STRUCTURE_ATTRS.items():
+        if attr in ds.attrs and int(ds.attrs[attr]) != ds.sizes[dim]:
+            raise RecordingError(
+                f"The recording's attribute {attr}={ds.attrs[attr]} disagrees with its {dim!r} dimension of size "
+                f"{ds.sizes[dim]}; fix or drop the attribute."
+            )
+    if ds.attrs.get("arch") == "lstm" and "cell" not in ds.data_vars:
         raise RecordingError("An LSTM recording must hold the 'cell' variable (node, time, sample).")
     for coord in ("layer", "unit"):
         if coord not in ds.coords or ds[coord].dims != ("node",):

@@ -6,15 +6,13 @@ The planted data sets have a known relay set, which is what the relay tests asse
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import xarray as xr
 
-from ._version import __version__
-from .contract import RECORDING_FORMAT
 from .errors import InputError
+from .recording_arrays import recording_from_arrays
 
 __all__ = [
     "make_recording",
@@ -26,58 +24,9 @@ __all__ = [
 PLANTED_KINDS = ("single", "and", "copies", "xor", "independent")
 
 
-def make_recording(
-    hidden: Any,
-    prediction: Any,
-    label: Any | None = None,
-    *,
-    lengths: Any | None = None,
-    cell: Any | None = None,
-    inputs: Any | None = None,
-    logits: Any | None = None,
-    num_classes: int | None = None,
-    class_names: Sequence[str] | None = None,
-    node_labels: Sequence[str] | None = None,
-    num_layers: int = 1,
-    arch: str = "rnn",
-    task: str = "",
-    seed: int = -1,
-) -> xr.Dataset:
-    """Build a recording (docs/recording.md) from plain arrays.
-
-    Parameters
-    ----------
-    hidden : array-like, shape (node, time, sample) or (node, sample)
-        Hidden activations; a 2-D array is one time step. Steps at or after a sample's length are
-        set to NaN.
-    prediction : array-like of int, shape (sample,)
-        The network's decision (argmax of the logits).
-    label : array-like of int, shape (sample,), optional
-        True classes; defaults to ``prediction``.
-    lengths : array-like of int, shape (sample,), optional
-        Valid steps per sample (default: all steps).
-    cell : array-like, shape like ``hidden``, optional
-        LSTM cell states (required when ``arch="lstm"``; zeros are used when omitted).
-    inputs : array-like, shape (feature, time, sample), optional
-        Network inputs (default: one feature of zeros).
-    logits : array-like, shape (class, sample), optional
-        Final logits (default: one-hot of ``prediction``).
-    num_classes : int, optional
-        Number of classes (default: ``max(prediction, label) + 1``, at least 2).
-    class_names : sequence of str, optional
-        Class names (default ``"0"``, ``"1"``, …).
-    node_labels : sequence of str, optional
-        Node labels (default ``"l{layer}.h{unit}"``).
-    num_layers : int, default 1
-        Layers the nodes are split into (equal sizes).
-    arch : {"rnn", "lstm", "gru"}, default "rnn"
-    task : str, default ""
-    seed : int, default -1
-
-    Returns
-    -------
-    xarray.Dataset
-        A Dataset that passes :func:`relaywidgets.check_recording`.
+def make_recording(hidden: Any, prediction: Any, label: Any | None = None, **kwargs: Any) -> xr.Dataset:
+    """Build a recording from plain arrays: the public :func:`relaywidgets.recording_from_arrays`, kept here for
+    the tests and notebooks that import it from ``relaywidgets.testing``.
 
     Examples
     --------
@@ -87,86 +36,7 @@ def make_recording(
     >>> dict(rec.hidden.sizes)
     {'node': 3, 'time': 4, 'sample': 10}
     """
-    h = np.asarray(hidden, dtype=np.float32)
-    if h.ndim == 2:
-        h = h[:, None, :]
-    if h.ndim != 3:
-        raise InputError(f"hidden must have shape (node, time, sample); got shape {h.shape}.")
-    n_node, n_time, n_sample = h.shape
-    pred = np.asarray(prediction).astype(np.int64).reshape(-1)
-    if pred.shape[0] != n_sample:
-        raise InputError(f"prediction has {pred.shape[0]} entries but hidden has {n_sample} samples.")
-    lab = pred.copy() if label is None else np.asarray(label).astype(np.int64).reshape(-1)
-    if lab.shape[0] != n_sample:
-        raise InputError(f"label has {lab.shape[0]} entries but hidden has {n_sample} samples.")
-    if num_classes is None:
-        num_classes = max(2, int(max(pred.max(initial=0), lab.max(initial=0))) + 1)
-    length = (
-        np.full(n_sample, n_time, dtype=np.int64)
-        if lengths is None
-        else np.asarray(lengths).astype(np.int64).reshape(-1)
-    )
-    if length.shape[0] != n_sample:
-        raise InputError(f"lengths has {length.shape[0]} entries but hidden has {n_sample} samples.")
-    h = h.copy()
-    past = np.arange(n_time)[:, None] >= length[None, :]
-    h[:, past] = np.nan
-    if inputs is None:
-        x = np.zeros((1, n_time, n_sample), dtype=np.float32)
-    else:
-        x = np.asarray(inputs, dtype=np.float32).copy()
-    x[:, past] = np.nan
-    if logits is None:
-        lg = np.zeros((num_classes, n_sample), dtype=np.float32)
-        lg[pred, np.arange(n_sample)] = 1.0
-    else:
-        lg = np.asarray(logits, dtype=np.float32)
-    if n_node % num_layers:
-        raise InputError(f"{n_node} nodes cannot be split into {num_layers} equal layers.")
-    per_layer = n_node // num_layers
-    layer = np.repeat(np.arange(num_layers, dtype=np.int64), per_layer)
-    unit = np.tile(np.arange(per_layer, dtype=np.int64), num_layers)
-    labels = (
-        [f"l{layer_}.h{unit_}" for layer_, unit_ in zip(layer, unit)] if node_labels is None else list(node_labels)
-    )
-    names = [str(c) for c in range(num_classes)] if class_names is None else [str(c) for c in class_names]
-    coords = {
-        "node": ("node", np.array(labels)),
-        "layer": ("node", layer),
-        "unit": ("node", unit),
-        "time": ("time", np.arange(n_time, dtype=np.int64)),
-        "sample": ("sample", np.arange(n_sample, dtype=np.int64)),
-        "class": ("class", np.arange(num_classes, dtype=np.int64)),
-        "class_name": ("class", np.array(names)),
-        "feature": ("feature", np.arange(x.shape[0], dtype=np.int64)),
-    }
-    data_vars: dict[str, Any] = {
-        "hidden": (("node", "time", "sample"), h),
-        "input": (("feature", "time", "sample"), x),
-        "label": (("sample",), lab),
-        "prediction": (("sample",), pred),
-        "logits": (("class", "sample"), lg),
-        "length": (("sample",), length),
-    }
-    if arch == "lstm":
-        c = np.zeros_like(h) if cell is None else np.asarray(cell, dtype=np.float32).copy()
-        if c.ndim == 2:
-            c = c[:, None, :]
-        c[:, past] = np.nan
-        data_vars["cell"] = (("node", "time", "sample"), c)
-    attrs = {
-        "arch": arch,
-        "input_size": int(x.shape[0]),
-        "hidden_size": int(per_layer),
-        "num_layers": int(num_layers),
-        "num_classes": int(num_classes),
-        "task": task,
-        "seed": int(seed),
-        "relaywidgets_version": __version__,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "relaywidgets_format": RECORDING_FORMAT,
-    }
-    return xr.Dataset(data_vars, coords=coords, attrs=attrs)
+    return recording_from_arrays(hidden, prediction, label, **kwargs)
 
 
 def _saturated(bits: np.ndarray, rng: np.random.Generator, noise: float) -> np.ndarray:

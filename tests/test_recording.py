@@ -91,9 +91,11 @@ def test_check_recording_names_the_problem(two_layer_lstm):
         check_recording(rec.assign(hidden=rec.hidden.transpose("time", "node", "sample")))
     with pytest.raises(RecordingError, match="must hold the 'cell' variable"):
         check_recording(rec.drop_vars("cell"))
-    with pytest.raises(RecordingError, match="lacks the attribute\\(s\\) \\['seed'\\]"):
-        check_recording(rec.assign_attrs(seed=None).drop_attrs(deep=False).assign_attrs(
-            {k: v for k, v in rec.attrs.items() if k != "seed"}))
+    # provenance attributes are optional for analysis (issue 11); structural ones must agree with the data
+    bare = rec.drop_attrs(deep=False).assign_attrs(arch="lstm")
+    assert check_recording(bare) is bare
+    with pytest.raises(RecordingError, match="num_classes=7 disagrees with its 'class' dimension of size 4"):
+        check_recording(rec.assign_attrs(num_classes=7))
     with pytest.raises(RecordingError, match="'prediction' values must lie in 0 .. 3"):
         check_recording(rec.assign(prediction=rec.prediction + 10))
 
