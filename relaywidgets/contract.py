@@ -113,22 +113,36 @@ def check_recording(ds: Any) -> xr.Dataset:
 # node labels
 
 
-#: The grammar of a node label: layer and unit of a hidden unit, ``"l<layer>.h<unit>"``.
-NODE_LABEL = re.compile(r"^l(\d+)\.h(\d+)$")
+#: The grammar of a node label: layer and unit of a hidden unit, ``"l<layer>.h<unit>"``, optionally after the
+#: path of the recurrent submodule that holds it and a colon (``"encoder.lstm:l0.h5"``, models wrapped with
+#: :func:`relaywidgets.stepwise`). Groups: ``module`` (None without a prefix), ``layer``, ``unit``.
+NODE_LABEL = re.compile(r"^(?:(?P<module>[^:\s]+):)?l(?P<layer>\d+)\.h(?P<unit>\d+)$")
 
 
-def node_label(layer: int, unit: int) -> str:
+def node_label(layer: int, unit: int, module: str | None = None) -> str:
     """Return the label of hidden unit ``unit`` of layer ``layer``, as recordings and relay results name it.
+
+    Parameters
+    ----------
+    layer, unit : int
+        Layer (within ``module`` when given) and unit.
+    module : str, optional
+        Path of the recurrent submodule in a model wrapped with :func:`relaywidgets.stepwise`
+        (``"encoder.lstm"``, as ``model.named_modules()`` names it); the label is then prefixed with it.
 
     Examples
     --------
     >>> node_label(0, 17)
     'l0.h17'
+    >>> node_label(0, 5, module="encoder.lstm")
+    'encoder.lstm:l0.h5'
     """
-    return f"l{layer}.h{unit}"
+    return f"{module}:l{layer}.h{unit}" if module else f"l{layer}.h{unit}"
 
 
-def parse_node_label(label: str, *, error: type[RelaywidgetsError] = InputError) -> tuple[int, int]:
+def parse_node_label(
+    label: str, *, error: type[RelaywidgetsError] = InputError, with_module: bool = False
+) -> tuple[int, int] | tuple[str | None, int, int]:
     """Split a node label such as ``"l1.h5"`` into ``(layer, unit)``.
 
     Parameters
@@ -137,24 +151,33 @@ def parse_node_label(label: str, *, error: type[RelaywidgetsError] = InputError)
         A node label of a recording or a relay result.
     error : type, default InputError
         The error class to raise (readers raise their own family, e.g. ``KnockoutError``).
+    with_module : bool, default False
+        Return ``(module, layer, unit)``, with ``module`` the submodule prefix (``None`` for a plain label).
+        Without it a prefixed label gives the layer within its submodule.
 
     Raises
     ------
     InputError (or ``error``)
-        When the label does not have the form ``"l<layer>.h<unit>"``.
+        When the label does not have the form ``"l<layer>.h<unit>"`` or ``"<module>:l<layer>.h<unit>"``.
 
     Examples
     --------
     >>> parse_node_label("l1.h5")
     (1, 5)
+    >>> parse_node_label("encoder.lstm:l0.h5", with_module=True)
+    ('encoder.lstm', 0, 5)
     """
     match = NODE_LABEL.match(str(label))
     if match is None:
         raise error(
-            f"Node label {label!r} is not of the form 'l<layer>.h<unit>' (e.g. 'l0.h17'); "
-            "use the labels of a recording's `node` coordinate or plain unit indices."
+            f"Node label {label!r} is not of the form 'l<layer>.h<unit>' (e.g. 'l0.h17') or "
+            "'<module>:l<layer>.h<unit>' (e.g. 'encoder.lstm:l0.h5'); use the labels of a recording's `node` "
+            "coordinate or plain unit indices."
         )
-    return int(match.group(1)), int(match.group(2))
+    layer, unit = int(match.group("layer")), int(match.group("unit"))
+    if with_module:
+        return match.group("module"), layer, unit
+    return layer, unit
 
 
 # --------------------------------------------------------------------------------------------------

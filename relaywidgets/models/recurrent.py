@@ -1,7 +1,8 @@
 """Recurrent classifiers (RNN, LSTM, GRU) that step through time so knockouts can act between steps.
 
 The parameters live in a standard fused ``torch.nn.RNN/LSTM/GRU`` (``.rnn``) and a ``torch.nn.Linear``
-readout (``.readout``); the forward pass recomputes each cell step by step from those same parameters.
+readout (``.readout``); the forward pass recomputes each cell step by step from those same parameters, with
+the stepping kernel of :mod:`relaywidgets.models.stepping`.
 """
 
 from __future__ import annotations
@@ -17,14 +18,13 @@ from .._validation import check_inputs, check_lengths, check_sequence_shape
 from ..errors import InputError
 from ..contract import node_label
 from .device import resolve_device
-from .plan import KnockoutPlan, compile_knockouts
+from .plan import compile_knockouts
+from .stepping import layer_clamp, run_layer
 
 __all__ = ["RecurrentClassifier", "RecurrentStates", "ARCHITECTURES"]
 
 ARCHITECTURES = ("rnn", "lstm", "gru")
 _MODULES = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
-# Size of the reused buffer for the input projection of a block of steps (see _run_layer).
-_PROJECTION_BYTES = 8 * 2**20
 
 
 @dataclass
@@ -124,6 +124,79 @@ class RecurrentClassifier(nn.Module):
             self.readout = nn.Linear(self.hidden_size, self.num_classes)
         self.metadata: dict[str, Any] = {"task": "", "seed": -1 if seed is None else int(seed), "class_names": None}
         self.to(resolve_device(device))
+
+    @classmethod
+    def from_torch(cls, rnn: nn.Module, readout: nn.Module, *, metadata: dict[str, Any] | None = None) -> "RecurrentClassifier":
+        """A RecurrentClassifier holding copies of the parameters of a torch recurrent module and linear readout.
+
+        Covers the plain "recurrent layer + linear readout on the last step" model. The returned model takes
+        inputs of shape ``(batch, time, feature)`` (batch first, whatever ``rnn.batch_first`` says) and reads
+        the last layer's state at the last valid step, as ``readout(output[:, -1])`` does. For any other
+        model (an embedding, an MLP head, several recurrent modules) use :func:`relaywidgets.stepwise`.
+
+        Parameters
+        ----------
+        rnn : torch.nn.RNN (tanh), torch.nn.LSTM or torch.nn.GRU
+            Unidirectional, without ``proj_size``; any number of layers.
+        readout : torch.nn.Linear
+            Maps ``rnn.hidden_size`` features to at least two class logits.
+        metadata : dict, optional
+            ``task``, ``seed``, ``class_names`` to record with the model.
+
+        Returns
+        -------
+        RecurrentClassifier
+            On the device of ``rnn``; the modules passed in are not changed.
+
+        Raises
+        ------
+        InputError
+            When ``rnn`` is not a supported recurrent module or ``readout`` does not fit it.
+
+        Examples
+        --------
+        >>> import torch
+        >>> lstm, head = torch.nn.LSTM(3, 8, batch_first=True), torch.nn.Linear(8, 2)
+        >>> model = RecurrentClassifier.from_torch(lstm, head)
+        >>> x = torch.randn(4, 5, 3)
+        >>> bool(torch.allclose(model(x), head(lstm(x)[0][:, -1]), atol=1e-6))
+        True
+        """
+        arch = _torch_arch(rnn, "RecurrentClassifier.from_torch")
+        if arch == "rnn" and rnn.nonlinearity != "tanh":
+            raise InputError(
+                "RecurrentClassifier.from_torch supports nn.RNN with nonlinearity='tanh' only; got "
+                f"{rnn.nonlinearity!r}. Wrap the model with relaywidgets.stepwise(model) instead, which steps relu RNNs."
+            )
+        if not isinstance(readout, nn.Linear):
+            raise InputError(
+                f"The 'readout' parameter of RecurrentClassifier.from_torch must be a torch.nn.Linear; got "
+                f"{type(readout).__name__}. For another head use relaywidgets.stepwise(model)."
+            )
+        if readout.in_features != rnn.hidden_size:
+            raise InputError(
+                f"The readout takes {readout.in_features} features but the {arch.upper()} has hidden_size "
+                f"{rnn.hidden_size}; the readout must map the last layer's {rnn.hidden_size} units to class logits."
+            )
+        if readout.out_features < 2:
+            raise InputError(
+                f"The readout has {readout.out_features} output(s); a classifier needs one logit per class (>= 2)."
+            )
+        device = next(rnn.parameters()).device
+        model = cls(arch, rnn.input_size, rnn.hidden_size, readout.out_features, rnn.num_layers, device=device)
+        with torch.no_grad():
+            for layer in range(rnn.num_layers):
+                for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+                    target = getattr(model.rnn, f"{name}_l{layer}")
+                    source = getattr(rnn, f"{name}_l{layer}", None) if rnn.bias or name.startswith("w") else None
+                    target.copy_(source) if source is not None else target.zero_()
+            model.readout.weight.copy_(readout.weight)
+            if readout.bias is not None:
+                model.readout.bias.copy_(readout.bias)
+            else:
+                model.readout.bias.zero_()
+        model.metadata.update(metadata or {})
+        return model
 
     # ------------------------------------------------------------------ configuration
     @property
@@ -238,8 +311,9 @@ class RecurrentClassifier(nn.Module):
             c0 = initial[1][layer] if (initial is not None and self.arch == "lstm") else None
             out_h = out[0][layer] if out is not None else None
             out_c = out[1][layer] if (out is not None and out[1] is not None) else None
-            hs, cs = self._run_layer(layer, layer_input, plan, start, h0, c0, keep_cell=keep_states,
-                                     out_hidden=out_h, out_cell=out_c)
+            hs, cs = run_layer(self.arch, layer_input, *self._layer_weights(layer), h0, c0,
+                               layer_clamp(plan, layer), start=start, keep_cell=keep_states,
+                               out_hidden=out_h, out_cell=out_c)
             hidden_out.append(hs.transpose(0, 1))
             if cell_out is not None:
                 cell_out.append(cs.transpose(0, 1))
@@ -257,151 +331,6 @@ class RecurrentClassifier(nn.Module):
             hidden_out = [h[:, -1:] for h in hidden_out]
             cell_out = [c[:, -1:] for c in cell_out] if cell_out is not None else None
         return RecurrentStates(hidden_out, cell_out, logits, start)
-
-    def _run_layer(
-        self,
-        layer: int,
-        inputs: torch.Tensor,
-        plan: KnockoutPlan | None,
-        start: int,
-        h0: torch.Tensor | None,
-        c0: torch.Tensor | None,
-        keep_cell: bool = True,
-        out_hidden: torch.Tensor | None = None,
-        out_cell: torch.Tensor | None = None,
-    ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Step one layer through time-major ``inputs`` (time, batch, feature); return time-major states.
-
-        The cell states come back for every step, or only the last one (shape ``(1, batch, hidden)``)
-        when ``keep_cell`` is False.
-        """
-        w_ih, w_hh, b_ih, b_hh = self._layer_weights(layer)
-        tracked = torch.is_grad_enabled() and any(
-            t is not None and t.requires_grad for t in (w_ih, w_hh, b_ih, b_hh, inputs, h0, c0)
-        )
-        steps, batch, n_in = inputs.shape
-        H = self.hidden_size
-        arch = self.arch
-        h = h0 if h0 is not None else inputs.new_zeros(batch, H)
-        c = None
-        if arch == "lstm":
-            c = c0 if c0 is not None else inputs.new_zeros(batch, H)
-        mask = plan.masks.get(layer) if plan is not None else None
-        vals = plan.values.get(layer) if plan is not None else None
-        cmask = plan.cell_masks.get(layer) if plan is not None else None
-        cvals = plan.cell_values.get(layer) if plan is not None else None
-        active = plan.active_steps(layer) if plan is not None else frozenset()
-        # For RNN and LSTM both biases enter the input projection, so the sequential part is a single
-        # addmm per step; a GRU keeps b_hh apart because r scales its candidate share.
-        bias = b_ih if arch == "gru" else b_ih + b_hh
-        w_ih_t, w_hh_t = w_ih.t(), w_hh.t()
-        if tracked:
-            return self._run_layer_tracked(
-                inputs, bias, w_ih_t, w_hh_t, b_hh, h, c, start, active, mask, vals, cmask, cvals
-            )
-
-        # Without autograd every step works in place in preallocated buffers. The input projection is
-        # computed a block of steps at a time into one reused buffer: allocating it for the whole
-        # sequence at once costs more in fresh-memory page faults than the matmul itself.
-        gate_size = w_ih.shape[0]
-        block = max(1, min(steps, _PROJECTION_BYTES // max(1, batch * gate_size * 4)))
-        buf = inputs.new_empty(block * batch, gate_size)
-        hidden = out_hidden if out_hidden is not None else inputs.new_empty(steps, batch, H)
-        cell = None
-        spare: list[torch.Tensor] = []
-        g = rec = None
-        if arch == "lstm":
-            g = inputs.new_empty(batch, H)
-            if keep_cell:
-                cell = out_cell if out_cell is not None else inputs.new_empty(steps, batch, H)
-            else:
-                spare = [inputs.new_empty(batch, H), inputs.new_empty(batch, H)]
-        elif arch == "gru":
-            rec = inputs.new_empty(batch, gate_size)
-        for b0 in range(0, steps, block):
-            b1 = min(steps, b0 + block)
-            proj = buf[: (b1 - b0) * batch]
-            torch.addmm(bias, inputs[b0:b1].reshape(-1, n_in), w_ih_t, out=proj)
-            proj = proj.view(b1 - b0, batch, gate_size)
-            for j in range(b1 - b0):
-                i = b0 + j
-                t = start + i
-                gx = proj[j]
-                hi = hidden[i]
-                if arch == "rnn":
-                    torch.tanh(gx.addmm_(h, w_hh_t), out=hi)
-                elif arch == "lstm":
-                    gx.addmm_(h, w_hh_t)  # columns: input, forget, cell, output gates
-                    torch.tanh(gx[:, 2 * H : 3 * H], out=g)
-                    gx.sigmoid_()  # the cell block's sigmoid is wasted: one call beats three
-                    ci = cell[i] if cell is not None else spare[i % 2]
-                    torch.mul(gx[:, H : 2 * H], c, out=ci)
-                    ci.addcmul_(gx[:, :H], g)
-                    if cmask is not None and t in active:
-                        torch.where(cmask[t], cvals[t], ci, out=ci)
-                    torch.tanh(ci, out=hi)
-                    hi.mul_(gx[:, 3 * H :])
-                    c = ci
-                else:  # gru
-                    torch.addmm(b_hh, h, w_hh_t, out=rec)
-                    rz = gx[:, : 2 * H].add_(rec[:, : 2 * H]).sigmoid_()
-                    n = gx[:, 2 * H :].addcmul_(rz[:, :H], rec[:, 2 * H :]).tanh_()
-                    torch.sub(h, n, out=hi)
-                    hi.mul_(rz[:, H:]).add_(n)
-                if mask is not None and t in active:
-                    torch.where(mask[t], vals[t], hi, out=hi)
-                h = hi
-        if arch == "lstm" and cell is None:
-            cell = c.unsqueeze(0)
-        return hidden, cell
-
-    def _run_layer_tracked(
-        self,
-        inputs: torch.Tensor,
-        bias: torch.Tensor,
-        w_ih_t: torch.Tensor,
-        w_hh_t: torch.Tensor,
-        b_hh: torch.Tensor,
-        h: torch.Tensor,
-        c: torch.Tensor | None,
-        start: int,
-        active: frozenset[int],
-        mask: torch.Tensor | None,
-        vals: torch.Tensor | None,
-        cmask: torch.Tensor | None,
-        cvals: torch.Tensor | None,
-    ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """The same steps out of place, so that autograd can differentiate through them."""
-        steps, batch, n_in = inputs.shape
-        H = self.hidden_size
-        arch = self.arch
-        projected = torch.addmm(bias, inputs.reshape(steps * batch, n_in), w_ih_t).view(steps, batch, -1)
-        hs: list[torch.Tensor] = []
-        cs: list[torch.Tensor] = []
-        for i in range(steps):
-            t = start + i
-            clamp = t in active
-            if arch == "rnn":
-                h = torch.tanh(torch.addmm(projected[i], h, w_hh_t))
-            elif arch == "lstm":
-                gates = torch.addmm(projected[i], h, w_hh_t)
-                g = torch.tanh(gates[:, 2 * H : 3 * H])
-                s = torch.sigmoid(gates)
-                c = torch.addcmul(s[:, H : 2 * H] * c, s[:, :H], g)
-                if clamp and cmask is not None:
-                    c = torch.where(cmask[t], cvals[t], c)
-                h = s[:, 3 * H :] * torch.tanh(c)
-                cs.append(c)
-            else:  # gru
-                gx = projected[i]
-                rec = torch.addmm(b_hh, h, w_hh_t)
-                rz = torch.sigmoid(gx[:, : 2 * H] + rec[:, : 2 * H])
-                n = torch.tanh(torch.addcmul(gx[:, 2 * H :], rz[:, :H], rec[:, 2 * H :]))
-                h = n + rz[:, H:] * (h - n)
-            if clamp and mask is not None:
-                h = torch.where(mask[t], vals[t], h)
-            hs.append(h)
-        return torch.stack(hs), (torch.stack(cs) if arch == "lstm" else None)
 
     # ------------------------------------------------------------------ public passes
     def forward(self, x: Any, lengths: Any = None, knockout: Any = None) -> torch.Tensor:
@@ -438,3 +367,27 @@ class RecurrentClassifier(nn.Module):
             return self(x, lengths, knockout).argmax(dim=1).cpu().numpy().astype(np.int64)
         finally:
             self.train(was_training)
+
+
+def _torch_arch(module: Any, owner: str) -> str:
+    """``"rnn"``, ``"lstm"`` or ``"gru"`` for a supported torch recurrent module, else an InputError saying why."""
+    supported = "torch.nn.RNN (tanh or relu), torch.nn.LSTM and torch.nn.GRU, unidirectional, without proj_size"
+    arch = next((name for name, kind in _MODULES.items() if type(module) is kind), None)
+    if arch is None:
+        for name, kind in _MODULES.items():
+            if isinstance(module, kind):  # a subclass may change the forward pass we re-implement
+                arch = name
+                break
+        if arch is None:
+            raise InputError(f"{owner} supports {supported}; got {type(module).__name__}.")
+    if module.bidirectional:
+        raise InputError(
+            f"{owner}: bidirectional recurrent modules are not supported (a knockout at step t would act on the "
+            f"backward pass too, which has no single time step); supported: {supported}."
+        )
+    if getattr(module, "proj_size", 0):
+        raise InputError(
+            f"{owner}: LSTMs with proj_size > 0 are not supported (the projected state is not the cell's hidden "
+            f"state); supported: {supported}."
+        )
+    return arch
