@@ -392,8 +392,10 @@ def _auto() -> Backend:
     """torch on CUDA when torch is installed and a GPU is visible, numpy otherwise."""
     if importlib.util.find_spec("torch") is None:
         return _NUMPY
-    import torch
-
+    try:
+        import torch
+    except ImportError:  # present but not importable (a broken install, or blocked in tests)
+        return _NUMPY
     return TorchBackend("cuda") if torch.cuda.is_available() else _NUMPY
 
 

@@ -19,7 +19,8 @@ def _resolve(estimator: str | Estimator, backend: Any, device: Any) -> tuple[Est
     est = get_estimator(estimator)
     if isinstance(est, DiscreteEstimator):
         return est, {"backend": backend, "device": device}
-    if backend not in (None, "numpy") or device is not None:
+    # "numpy" (as a backend or a device word) is where a continuous estimator runs anyway.
+    if backend not in (None, "numpy") or device not in (None, "numpy"):
         raise InputError(
             f"backend={backend!r}, device={device!r}: the torch backend counts discrete states and "
             f"is only used by discrete estimators, not by the continuous estimator {est.name!r}. "
@@ -39,10 +40,11 @@ def entropy(
         Integer state codes (a 2-D array is one joint variable).
     estimator : str or Estimator
         A name from :func:`~relaywidgets.info.estimators` (a name) or an estimator object.
-    backend : {"numpy", "torch"}, optional
+    backend : {"numpy", "torch", "auto"}, optional
         Counting backend of discrete estimators (default: the estimator's, ``"numpy"``).
     device : str, optional
-        Torch device (``"cpu"``, ``"cuda"``) with ``backend="torch"``.
+        Torch device (``"cpu"``, ``"cuda"``) with ``backend="torch"``. The vocabulary is that of
+        :func:`relaywidgets.info.backends.get_backend`, shared with ``find_relays``.
     **kwargs
         Passed to the estimator's method (e.g. ``discrete_a=True`` for continuous estimators).
 

@@ -26,3 +26,20 @@ CASES = {
     "wide-words": lambda rng: rng.integers(0, 2**20, (300, 9)),
     "few-distinct-rows": lambda rng: np.repeat(rng.integers(0, 2, (4, 70), dtype=np.int8), 50, axis=0),
 }
+
+
+def registered(kind: str | None = None, flag: str | None = None, counting: bool = False) -> list[str]:
+    """Names of the registered estimators (read at collection time, so new ones are included).
+
+    ``kind`` keeps one kind ("discrete", "continuous"); ``flag`` keeps those whose capability flag
+    of that name is set; ``counting`` keeps the estimators built on counts (DiscreteEstimator).
+    """
+    from relaywidgets.info import DiscreteEstimator, estimators
+
+    return [
+        name
+        for name, est in estimators().items()
+        if (kind is None or est.kind == kind)
+        and (flag is None or getattr(est, flag, False))
+        and (not counting or isinstance(est, DiscreteEstimator))
+    ]

@@ -14,7 +14,7 @@ from relaywidgets.info import (
     joint_codes,
     mutual_information,
 )
-from info_cases import CASES, same_partition
+from info_cases import CASES, registered, same_partition
 
 
 torch = pytest.importorskip("torch")
@@ -41,7 +41,7 @@ def test_torch_joint_codes_partition(case, device, packing):
 
 
 @pytest.mark.parametrize("device", DEVICES)
-@pytest.mark.parametrize("estimator", ["plugin", "miller-madow", "shrinkage"])
+@pytest.mark.parametrize("estimator", registered(counting=True))
 def test_torch_and_numpy_give_the_same_numbers(estimator, device, packing):
     rng = np.random.default_rng(5)
     a = rng.integers(0, 2, (3000, 40), dtype=np.int8)

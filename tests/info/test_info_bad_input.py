@@ -18,7 +18,9 @@ from relaywidgets.info import (
     permutation_test,
 )
 
-ALL = ["plugin", "miller-madow", "shrinkage", "gcmi", "ksg"]
+from info_cases import registered  # noqa: E402
+
+ALL = registered()
 
 
 @pytest.mark.parametrize("estimator", ALL)
@@ -55,7 +57,7 @@ def test_fewer_than_two_samples(estimator):
         mutual_information(np.zeros(0), np.zeros(0, int), estimator=estimator)
 
 
-@pytest.mark.parametrize("estimator", ["plugin", "miller-madow", "shrinkage"])
+@pytest.mark.parametrize("estimator", registered(counting=True))
 def test_continuous_data_to_a_discrete_estimator_suggests_a_discretizer(estimator):
     x = np.random.default_rng(2).standard_normal((30, 2))
     with pytest.raises(InputError) as err:

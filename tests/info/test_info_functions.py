@@ -15,7 +15,9 @@ from relaywidgets.info import (
     mutual_information,
 )
 
-ALL = ["plugin", "miller-madow", "shrinkage", "gcmi", "ksg"]
+from info_cases import registered  # noqa: E402
+
+ALL = registered()
 
 
 def _data(n=3000, seed=0):

@@ -17,7 +17,9 @@ from relaywidgets.info import (  # noqa: E402
     mutual_information,
 )
 
-DISCRETE = ["plugin", "miller-madow", "shrinkage"]
+from info_cases import registered  # noqa: E402
+
+DISCRETE = registered(counting=True)
 pytestmark = pytest.mark.filterwarnings("ignore::relaywidgets.info.UndersamplingWarning")
 SETTINGS = settings(max_examples=60, deadline=None, derandomize=True)
 

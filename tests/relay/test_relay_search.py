@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 import pytest
 
-from relaywidgets.info import discretize, get_estimator
+from relaywidgets.info import discretize, estimators, get_estimator
 from relaywidgets.relay import find_relays
 from relaywidgets.relay.reference import naive_conditional_entropy, naive_relay_path
 from relaywidgets.testing import make_recording, planted_relay
@@ -132,7 +132,7 @@ def test_torch_path_equals_numpy_path():
     rec = make_recording(bits + 0.01 * rng.normal(size=bits.shape), out, bits[0] % 2)
     disc = lambda h: discretize(h, "quantile", levels=3)  # noqa: E731
     for source in ("input", "label"):
-        for est in ("plugin", "miller-madow", "shrinkage"):
+        for est in [n for n, e in estimators().items() if getattr(e, "supports_torch", False)]:
             kw = dict(concepts=[1, "all"], n_perm=10, estimator=est, discretizer=disc, source=source, progress=False)
             a = find_relays(rec, device="numpy", **kw)
             b = find_relays(rec, device="cpu", **kw)
