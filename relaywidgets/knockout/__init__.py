@@ -3,7 +3,9 @@
 - :class:`Knockout`: which units of which layer to clamp, when, and to what value;
 - :func:`evaluate`: accuracy of the network with a knockout, as a Dataset;
 - :func:`relay_knockout_test`: a relay set's accuracy drop against size-matched random sets;
-- :class:`KnockoutSession`: interactive knockouts that reuse the intact network's states.
+- :class:`KnockoutSession`: interactive knockouts that reuse the intact network's states;
+- :func:`effect_map`, :func:`unit_effects`: accuracy and margin drops per concept, unit and step;
+- :func:`causal_set`, :func:`keep_set`: the smallest unit sets whose knockout (or keeping) decides a concept.
 
 The masks the model applies (:class:`~relaywidgets.models.plan.KnockoutPlan`, :func:`compile_knockouts`,
 :func:`stack_knockouts`) live with the model in :mod:`relaywidgets.models.plan`, and the node-label
@@ -17,6 +19,8 @@ from typing import Any
 from ..contract import node_label
 from ..models.plan import KnockoutPlan, compile_knockouts, stack_knockouts
 from .causal import relay_knockout_test
+from .causal_sets import causal_set, keep_set
+from .effects import effect_map, unit_effects
 from .evaluate import evaluate  # the function shadows the submodule of the same name, on purpose
 from .from_relays import relay_units
 from .session import KnockoutResult, KnockoutSession
@@ -35,6 +39,10 @@ __all__ = [
     "relay_knockout_test",
     "KnockoutSession",
     "KnockoutResult",
+    "effect_map",
+    "unit_effects",
+    "causal_set",
+    "keep_set",
     "plot_knockout_test",
 ]
 
