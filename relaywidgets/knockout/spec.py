@@ -51,10 +51,13 @@ class Knockout:
     Parameters
     ----------
     nodes : int, str or sequence of int or str
-        Unit indices within ``layer``, or recording labels such as ``"l0.h17"`` (the layer is then read
-        from the labels).
+        Unit indices within ``layer``, or recording labels such as ``"l0.h17"`` or, in a model wrapped with
+        :func:`relaywidgets.stepwise`, ``"encoder.lstm:l0.h5"`` (layer and submodule are then read from
+        the labels).
     layer : int, optional
-        Layer of the units; default 0 for integer nodes, inferred from labels otherwise.
+        Layer of the units; default 0 for integer nodes, inferred from labels otherwise. With ``module``
+        it is the layer within that submodule; without, in a wrapped model, it counts the recurrent
+        layers of all submodules in node-label order (the recording's ``layer`` coordinate).
     times : None, int, slice or sequence of int
         Steps at which to clamp; ``None`` means every step. Negative indices count from the end.
     value : {"zero", "mean", "median"} or float
@@ -65,12 +68,17 @@ class Knockout:
         the same number for "zero" and floats).
     reference : xarray.Dataset, optional
         A recording (``relaywidgets.record``) to take means or medians from.
+    module : str, optional
+        The recurrent submodule of a model wrapped with :func:`relaywidgets.stepwise` (``"encoder.lstm"``);
+        read from labels that carry it.
 
     Examples
     --------
     >>> from relaywidgets import Knockout
     >>> Knockout([3, 5], layer=0, times=slice(10, None))
     Knockout(nodes=(3, 5), layer=0, times=slice(10, None, None), value='zero', clamp_cell=False)
+    >>> Knockout(["encoder.lstm:l0.h5", "encoder.lstm:l0.h7"]).labels
+    ('encoder.lstm:l0.h5', 'encoder.lstm:l0.h7')
     """
 
     nodes: tuple[int, ...]
@@ -79,6 +87,7 @@ class Knockout:
     value: Union[str, float] = "zero"
     clamp_cell: bool = False
     reference: Any = field(default=None, repr=False, compare=False)
+    module: Union[str, None] = None
 
     def __init__(
         self,
@@ -88,7 +97,12 @@ class Knockout:
         value: str | float = "zero",
         clamp_cell: bool = False,
         reference: "xr.Dataset | None" = None,
+        module: str | None = None,
     ) -> None:
+        if module is not None and (not isinstance(module, str) or not module or ":" in module):
+            raise KnockoutError(
+                f"The 'module' parameter of Knockout must be a submodule path such as 'encoder.lstm'. Got {module!r} instead."
+            )
         if isinstance(nodes, (int, np.integer, str)):
             nodes = [nodes]
         try:
@@ -99,10 +113,12 @@ class Knockout:
             ) from None
         units: list[int] = []
         label_layers: set[int] = set()
+        label_modules: set[str | None] = set()
         for item in items:
             if isinstance(item, (str, np.str_)):
-                lay, unit = parse_node_label(str(item))
+                mod, lay, unit = _parse_node_label(str(item), error=KnockoutError, with_module=True)
                 label_layers.add(lay)
+                label_modules.add(mod)
                 units.append(unit)
             elif isinstance(item, (int, np.integer)) and not isinstance(item, bool):
                 if item < 0:
@@ -112,6 +128,20 @@ class Knockout:
                 raise KnockoutError(
                     f"Knockout nodes must be unit indices (int) or labels like 'l0.h3'; got {item!r}."
                 )
+        if len(label_modules) > 1:
+            raise KnockoutError(
+                f"One Knockout acts on one layer of one submodule, but its labels name submodules "
+                f"{sorted(str(m) for m in label_modules)}; pass one Knockout per submodule (a list of them combines)."
+            )
+        if label_modules:
+            (inferred_module,) = label_modules
+            if inferred_module is not None:
+                if module is not None and module != inferred_module:
+                    raise KnockoutError(
+                        f"Knockout labels name submodule {inferred_module!r} but module={module!r} was given; "
+                        "drop `module` or fix the labels."
+                    )
+                module = inferred_module
         if len(label_layers) > 1:
             raise KnockoutError(
                 f"One Knockout acts on one layer, but its labels name layers {sorted(label_layers)}; "
@@ -164,6 +194,14 @@ class Knockout:
         object.__setattr__(self, "value", value)
         object.__setattr__(self, "clamp_cell", bool(clamp_cell))
         object.__setattr__(self, "reference", reference)
+        object.__setattr__(self, "module", module)
+
+    def __repr__(self) -> str:
+        where = f", module={self.module!r}" if self.module is not None else ""
+        return (
+            f"Knockout(nodes={self.nodes!r}, layer={self.layer!r}{where}, times={self.times!r}, "
+            f"value={self.value!r}, clamp_cell={self.clamp_cell!r})"
+        )
 
     @classmethod
     def from_relays(
@@ -310,12 +348,29 @@ class Knockout:
             value=spec.value,
             clamp_cell=spec.clamp_cell,
             reference=spec.reference,
+            module=spec.module,
         )
 
     @property
     def labels(self) -> tuple[str, ...]:
-        """Recording labels (``"l0.h3"``) of the knocked-out nodes."""
-        return tuple(node_label(self.layer, u) for u in self.nodes)
+        """Recording labels (``"l0.h3"``, or ``"encoder.lstm:l0.h3"`` with a submodule) of the knocked-out nodes."""
+        return tuple(node_label(self.layer, u, module=self.module) for u in self.nodes)
+
+    def _reference_nodes(self) -> tuple[list[str], list[str]]:
+        """Labels of this knockout's nodes in the reference recording, and the labels it lacks.
+
+        Without a submodule, in a recording of a wrapped model, ``layer`` counts layers across submodules:
+        the nodes are found by the recording's ``layer`` and ``unit`` coordinates, not by plain labels.
+        """
+        ref = self.reference
+        known = [str(v) for v in ref["node"].values] if "node" in getattr(ref, "coords", {}) else []
+        if self.module is None and "module" in ref.coords and "layer" in ref.coords and "unit" in ref.coords:
+            pos = {(int(lay), int(u)): lab for lab, lay, u in zip(known, ref["layer"].values, ref["unit"].values)}
+            found = [pos.get((self.layer, u)) for u in self.nodes]
+            missing = [f"layer {self.layer}, unit {u}" for u, lab in zip(self.nodes, found) if lab is None]
+            return [lab for lab in found if lab is not None], missing
+        members = set(known)
+        return list(self.labels), [lab for lab in self.labels if known and lab not in members]
 
     def time_indices(self, seq_len: int) -> np.ndarray:
         """Return the sorted step indices of the window for sequences of ``seq_len`` steps."""
@@ -340,7 +395,7 @@ class Knockout:
                 "variable (an LSTM recording)."
             )
         data = ref[variable]
-        sel = data.sel(node=list(self.labels)) if "node" in data.dims else data
+        sel = data.sel(node=self._reference_nodes()[0]) if "node" in data.dims else data
         arr = np.asarray(sel.values, dtype=np.float64).reshape(len(self.nodes), -1)
         if self.value == "mean":
             vals = np.nanmean(arr, axis=1)
@@ -354,7 +409,7 @@ class Knockout:
             return np.zeros(len(self.nodes), dtype=np.float32)
         if isinstance(self.value, float):
             return np.full(len(self.nodes), self.value, dtype=np.float32)
-        missing = [lab for lab in self.labels if "node" in self.reference.coords and lab not in set(self.reference.node.values.tolist())]
+        missing = self._reference_nodes()[1]
         if missing:
             raise KnockoutError(f"The reference recording has no node(s) {missing}; record the same model.")
         return self._reference_values(variable)
@@ -365,7 +420,7 @@ class Knockout:
         times = self.times
         if isinstance(times, slice):
             times = ("slice", times.start, times.stop, times.step)
-        return hash((self.nodes, self.layer, times, self.value, self.clamp_cell))
+        return hash((self.nodes, self.layer, times, self.value, self.clamp_cell, self.module))
 
     def compile(
         self,
@@ -375,6 +430,7 @@ class Knockout:
         num_layers: int,
         arch: str,
         device: "torch.device | str" = "cpu",
+        layout: "Sequence[Any] | None" = None,
     ) -> KnockoutPlan | None:
         """The masks of this knockout for a model of this shape and sequences of ``seq_len`` steps.
 
@@ -388,6 +444,10 @@ class Knockout:
             The model's shape (``model.hidden_size``, ``model.num_layers``, ``model.arch``).
         device : torch.device or str, default "cpu"
             Where the masks live.
+        layout : sequence of RecurrentLayer, optional
+            The recurrent layers of a model wrapped with :func:`relaywidgets.stepwise` (``model.layout``).
+            When given, the knockout's submodule and layer are looked up in it, and its size and cell
+            replace ``hidden_size`` and ``arch``.
 
         Returns
         -------
@@ -412,14 +472,25 @@ class Knockout:
         if not self.nodes:
             warnings.warn("Knockout with an empty node set does nothing; it is ignored.", UserWarning, stacklevel=3)
             return None
-        if self.layer >= num_layers:
+        target = self.layer
+        if layout is not None:
+            target, hidden_size, arch = self._locate(layout)
+            num_layers = len(layout)
+        elif self.module is not None:
+            raise KnockoutError(
+                f"Knockout names the submodule {self.module!r}, but this model has no named recurrent submodules "
+                "(a RecurrentClassifier's nodes are labelled 'l<layer>.h<unit>'); drop the module prefix, or wrap "
+                "your own model with relaywidgets.stepwise(model)."
+            )
+        if target >= num_layers:
             raise KnockoutError(
                 f"Knockout names layer {self.layer} but the model has {num_layers} layer(s) (0 .. {num_layers - 1})."
             )
         too_big = [u for u in self.nodes if u >= hidden_size]
         if too_big:
+            where = f"layer {self.layer}" + (f" of {self.module!r}" if self.module is not None else "")
             raise KnockoutError(
-                f"Knockout node(s) {too_big} are out of range: layer {self.layer} has {hidden_size} units "
+                f"Knockout node(s) {too_big} are out of range: {where} has {hidden_size} units "
                 f"(0 .. {hidden_size - 1})."
             )
         if self.clamp_cell and arch != "lstm":
@@ -440,6 +511,32 @@ class Knockout:
             values = torch.zeros(seq_len, 1, hidden_size, dtype=torch.float32)
             mask[grid_t, 0, grid_n] = True
             values[grid_t, 0, grid_n] = torch.as_tensor(self.resolved_values(variable)).expand(len(steps), -1)
-            masks[mi][self.layer] = mask.to(device)
-            masks[vi][self.layer] = values.to(device)
+            masks[mi][target] = mask.to(device)
+            masks[vi][target] = values.to(device)
         return KnockoutPlan(masks[0], masks[1], masks[2], masks[3], seq_len)
+
+    def _locate(self, layout: "Sequence[Any]") -> tuple[int, int, str]:
+        """Position in ``layout``, size and cell of the layer this knockout acts on."""
+        layout = list(layout)
+        if self.module is None:
+            if self.layer >= len(layout):
+                raise KnockoutError(
+                    f"Knockout names layer {self.layer} but the model has {len(layout)} recurrent layer(s) "
+                    f"(0 .. {len(layout) - 1}, counted across its submodules in node-label order)."
+                )
+            spec = layout[self.layer]
+            return self.layer, int(spec.hidden_size), str(spec.arch)
+        in_module = [(g, spec) for g, spec in enumerate(layout) if spec.module == self.module]
+        if not in_module:
+            names = list(dict.fromkeys(spec.module for spec in layout))
+            raise KnockoutError(
+                f"Knockout names the submodule {self.module!r}, which is not a recurrent submodule of this model; "
+                f"its recurrent submodules are {names}."
+            )
+        for g, spec in in_module:
+            if spec.layer == self.layer:
+                return g, int(spec.hidden_size), str(spec.arch)
+        raise KnockoutError(
+            f"Knockout names layer {self.layer} of {self.module!r}, which has {len(in_module)} layer(s) "
+            f"(0 .. {len(in_module) - 1})."
+        )

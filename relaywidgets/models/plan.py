@@ -152,6 +152,7 @@ def compile_knockouts(
     num_layers: int,
     arch: str,
     device: "torch.device | str" = "cpu",
+    layout: "Sequence[Any] | None" = None,
 ) -> KnockoutPlan | None:
     """Turn knockouts into one :class:`KnockoutPlan` for sequences of ``seq_len`` steps.
 
@@ -164,6 +165,10 @@ def compile_knockouts(
         The sequence length and the model's shape.
     device : torch.device or str, default "cpu"
         Where the masks live (the model's device).
+    layout : sequence of RecurrentLayer, optional
+        The recurrent layers of a model wrapped with :func:`relaywidgets.stepwise` (its ``layout``): their
+        submodules, sizes and cells. Passed on to each item's ``compile`` only when given, so that
+        compilable objects without a ``layout`` argument keep working for a RecurrentClassifier.
 
     Returns
     -------
@@ -183,6 +188,8 @@ def compile_knockouts(
     if len(items) == 1 and isinstance(items[0], KnockoutPlan):
         return items[0]
     shape = {"seq_len": seq_len, "hidden_size": hidden_size, "num_layers": num_layers, "arch": arch}
+    if layout is not None:
+        shape["layout"] = tuple(layout)
     plans = [k if isinstance(k, KnockoutPlan) else k.compile(**shape, device="cpu") for k in items]
     plans = [p for p in plans if p is not None and p.layers]
     if not plans:
@@ -200,6 +207,7 @@ def stack_knockouts(
     num_layers: int,
     arch: str,
     device: "torch.device | str" = "cpu",
+    layout: "Sequence[Any] | None" = None,
 ) -> KnockoutPlan | None:
     """Compile several knockout sets into one plan whose masks are stacked along the batch dimension.
 
@@ -214,7 +222,7 @@ def stack_knockouts(
         leaves the block intact.
     repeats : int
         Rows (sequences) per block.
-    seq_len, hidden_size, num_layers, arch, device
+    seq_len, hidden_size, num_layers, arch, device, layout
         As in :func:`compile_knockouts`.
 
     Returns
@@ -249,6 +257,7 @@ def stack_knockouts(
                 num_layers=num_layers,
                 arch=arch,
                 device="cpu",
+                layout=layout,
             )
             for ks in knockout_sets
         ]
@@ -259,6 +268,7 @@ def stack_knockouts(
     steps: dict[int, frozenset[int]] = {}
     batch = n_sets * int(repeats)
     for layer in layers:
+        size = int(layout[layer].hidden_size) if layout is not None else hidden_size
         kinds = [("masks", "values", 0, 1)]
         if any(p is not None and layer in p.cell_masks for p in plans):
             kinds.append(("cell_masks", "cell_values", 2, 3))
@@ -287,19 +297,19 @@ def stack_knockouts(
             if compact:
                 (window,) = common
                 t_ref = min(window)
-                m_rows = torch.zeros(n_sets, hidden_size, dtype=torch.bool)
-                v_rows = torch.zeros(n_sets, hidden_size, dtype=torch.float32)
+                m_rows = torch.zeros(n_sets, size, dtype=torch.bool)
+                v_rows = torch.zeros(n_sets, size, dtype=torch.float32)
                 for j, p in enumerate(plans):
                     if p is not None and layer in getattr(p, mask_name):
                         m_rows[j] = getattr(p, mask_name)[layer][t_ref, 0]
                         v_rows[j] = getattr(p, value_name)[layer][t_ref, 0]
                 m_full = m_rows.to(device).repeat_interleave(int(repeats), dim=0)
                 v_full = v_rows.to(device).repeat_interleave(int(repeats), dim=0)
-                out[mi][layer] = m_full.unsqueeze(0).expand(seq_len, batch, hidden_size)
-                out[vi][layer] = v_full.unsqueeze(0).expand(seq_len, batch, hidden_size)
+                out[mi][layer] = m_full.unsqueeze(0).expand(seq_len, batch, size)
+                out[vi][layer] = v_full.unsqueeze(0).expand(seq_len, batch, size)
             else:
-                m_all = torch.zeros(seq_len, n_sets, hidden_size, dtype=torch.bool)
-                v_all = torch.zeros(seq_len, n_sets, hidden_size, dtype=torch.float32)
+                m_all = torch.zeros(seq_len, n_sets, size, dtype=torch.bool)
+                v_all = torch.zeros(seq_len, n_sets, size, dtype=torch.float32)
                 for j, p in enumerate(plans):
                     if p is not None and layer in getattr(p, mask_name):
                         m_all[:, j] = getattr(p, mask_name)[layer][:, 0]
