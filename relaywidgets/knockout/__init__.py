@@ -5,7 +5,9 @@
 - :func:`relay_knockout_test`: a relay set's accuracy drop against size-matched random sets;
 - :class:`KnockoutSession`: interactive knockouts that reuse the intact network's states;
 - :func:`effect_map`, :func:`unit_effects`: accuracy and margin drops per concept, unit and step;
-- :func:`causal_set`, :func:`keep_set`: the smallest unit sets whose knockout (or keeping) decides a concept.
+- :func:`causal_set`, :func:`keep_set`: the smallest unit sets whose knockout (or keeping) decides a concept;
+- :func:`deletion_curve`, :func:`rankings`: how well a ranking of units predicts knockout drops, against random;
+- :func:`agreement`: relay scores and sets against knockout effects and causal sets.
 
 The masks the model applies (:class:`~relaywidgets.models.plan.KnockoutPlan`, :func:`compile_knockouts`,
 :func:`stack_knockouts`) live with the model in :mod:`relaywidgets.models.plan`, and the node-label
@@ -18,10 +20,12 @@ from typing import Any
 
 from ..contract import node_label
 from ..models.plan import KnockoutPlan, compile_knockouts, stack_knockouts
+from .agreement import agreement
 from .causal import relay_knockout_test
 from .causal_sets import causal_set, keep_set
 from .effects import effect_map, unit_effects
 from .evaluate import evaluate  # the function shadows the submodule of the same name, on purpose
+from .faithfulness import RANKINGS, deletion_curve, rankings
 from .from_relays import relay_units
 from .session import KnockoutResult, KnockoutSession
 from .spec import KNOCKOUT_VALUES, Knockout, parse_node_label
@@ -43,6 +47,10 @@ __all__ = [
     "unit_effects",
     "causal_set",
     "keep_set",
+    "deletion_curve",
+    "rankings",
+    "RANKINGS",
+    "agreement",
     "plot_knockout_test",
 ]
 
