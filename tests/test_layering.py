@@ -26,6 +26,7 @@ FLOORS: list[tuple[str, set[str]]] = [
     ("ground", {"_version", "errors"}),
     ("input checks", {"_validation"}),
     ("data contracts", {"contract"}),
+    ("recordings from arrays", {"recording_arrays"}),
     ("numerical core", {"info", "metrics", "tasks", "data", "testing"}),
     ("model and relay search", {"models", "relay"}),
     ("tools on the model", {"training", "serialization", "recording"}),
