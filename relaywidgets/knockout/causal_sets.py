@@ -96,7 +96,7 @@ def causal_set(
     >>> X, y = make_task("delayed-cue", n_samples=40, seq_len=5, seed=0)
     >>> model = RecurrentClassifier("gru", 4, 6, 4, device="cpu", seed=0)
     >>> result = causal_set(model, X, y, 1, target=0.5, progress=False)
-    >>> bool(result.reached), list(result.order.values)
+    >>> bool(result.reached), result.order.values.tolist()
     (True, ['l0.h2'])
     """
     owner = "causal_set"

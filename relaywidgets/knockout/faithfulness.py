@@ -183,7 +183,7 @@ def deletion_curve(
     >>> X, y = make_task("delayed-cue", n_samples=40, seq_len=5, seed=0)
     >>> model = RecurrentClassifier("gru", 4, 6, 4, device="cpu", seed=0)
     >>> dc = deletion_curve(model, X, y, "readout", 1, n_random=20, progress=False)
-    >>> dc.curve.dims, list(dc.k.values)
+    >>> dc.curve.dims, dc.k.values.tolist()
     (('k',), [1, 2, 4])
     >>> 0 < float(dc.p_value) <= 1
     True
