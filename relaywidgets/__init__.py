@@ -14,6 +14,8 @@ from .errors import InputError, KnockoutError, ModelFileError, RecordingError, R
 
 _LAZY = {
     "RecurrentClassifier": "relaywidgets.models",
+    "stepwise": "relaywidgets.models",
+    "StepwiseModel": "relaywidgets.models",
     "Knockout": "relaywidgets.knockout",
     "make_task": "relaywidgets.tasks",
     "tasks": "relaywidgets.tasks",

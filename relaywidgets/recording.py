@@ -9,23 +9,23 @@ from __future__ import annotations
 import os
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
 import xarray as xr
 
-from ._validation import check_inputs
 from ._version import __version__
 from .contract import RECORDING_FORMAT, check_recording
 from .errors import InputError, RecordingError
-from .models import RecurrentClassifier
+from .models import RecurrentClassifier, stepwise
+from .models.protocol import check_model, check_model_inputs, is_recurrent_model, layout_of
 
 __all__ = ["record", "check_recording", "save_recording", "load_recording", "RECORDING_FORMAT"]
 
 @torch.no_grad()
 def record(
-    model: RecurrentClassifier,
+    model: Any,
     X: Any,
     y: Any,
     lengths: Any = None,
@@ -35,19 +35,24 @@ def record(
     class_names: Sequence[str] | None = None,
     task: str | None = None,
     seed: int | None = None,
+    decision: Callable[[Any], torch.Tensor] | None = None,
 ) -> xr.Dataset:
     """Run ``model`` over ``X`` and return its activations as a labelled Dataset.
 
     Parameters
     ----------
-    model : RecurrentClassifier
-        A (trained) network.
+    model : RecurrentClassifier, StepwiseModel or torch.nn.Module
+        A (trained) network: a RecurrentClassifier, your own model wrapped with :func:`relaywidgets.stepwise`,
+        or your own ``nn.Module`` holding ``nn.RNN``/``nn.LSTM``/``nn.GRU`` layers (wrapped here, on a copy;
+        wrap it yourself to reuse the wrapped model for knockouts).
     X : array-like, shape (sample, time, feature)
-        Input sequences (pad variable-length ones with 0 and pass ``lengths``).
+        Input sequences (pad variable-length ones with 0 and pass ``lengths``). For your own model: what
+        its forward takes, samples first and time second, e.g. ``(sample, time)`` token ids.
     y : array-like of int, shape (sample,)
         True labels.
     lengths : array-like of int, shape (sample,), optional
-        Valid steps per sequence; later steps are NaN in the recording.
+        Valid steps per sequence; later steps are NaN in the recording. Your own model receives them as
+        its forward's second argument (see ``call`` in :func:`relaywidgets.stepwise`).
     knockout : Knockout or list of Knockout, optional
         Record the network with these units clamped.
     batch_size : int
@@ -56,12 +61,17 @@ def record(
         Names of the classes (default: model metadata, else "0", "1", …).
     task, seed : optional
         Provenance stored in the attrs (default: the model's metadata).
+    decision : callable, optional
+        For an unwrapped ``nn.Module`` only: ``decision(output) -> logits (batch, class)``, where the
+        decision is in the model's output (default: the output itself). See :func:`relaywidgets.stepwise`.
 
     Returns
     -------
     xarray.Dataset
         See ``docs/recording.md``: ``hidden (node, time, sample)`` float32 and, for an LSTM,
-        ``cell``; ``input``, ``label``, ``prediction``, ``logits``, ``length``.
+        ``cell``; ``input``, ``label``, ``prediction``, ``logits``, ``length``. The nodes of a wrapped
+        model are named ``"<submodule>:l<layer>.h<unit>"`` and carry the coordinates ``module`` and
+        ``module_layer`` besides ``layer`` (counted across submodules) and ``unit``.
 
     Examples
     --------
@@ -70,24 +80,52 @@ def record(
     >>> rec = record(RecurrentClassifier("lstm", 4, 5, 4, device="cpu"), X, y)
     >>> dict(rec.hidden.sizes)
     {'node': 5, 'time': 6, 'sample': 16}
+
+    Your own model (an ``nn.GRU`` feeding a linear head):
+
+    >>> import torch
+    >>> class Net(torch.nn.Module):
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.gru, self.head = torch.nn.GRU(4, 3, batch_first=True), torch.nn.Linear(3, 4)
+    ...     def forward(self, x):
+    ...         return self.head(self.gru(x)[0][:, -1])
+    >>> rec = record(Net(), X, y)
+    >>> rec.node.values[:2].tolist(), str(rec.module.values[0])
+    (['gru:l0.h0', 'gru:l0.h1'], 'gru')
     """
-    if not isinstance(model, RecurrentClassifier):
-        raise InputError(f"record() needs a RecurrentClassifier; got {type(model).__name__}.")
-    Xn, yn, ln = check_inputs(X, y, lengths, num_features=model.input_size, num_classes=model.num_classes)
+    if isinstance(model, torch.nn.Module) and not is_recurrent_model(model):
+        model = stepwise(model, decision=decision)  # raises, saying what is supported, without recurrent layers
+    elif decision is not None:
+        raise InputError(
+            "record(decision=...) applies to an unwrapped torch model; a wrapped model reads its decision as "
+            "stepwise(model, decision=...) was told."
+        )
+    model = check_model(model, "record")
+    Xn, yn, ln = check_model_inputs(model, X, y, lengths)
     if yn is None:
         raise InputError("record() needs the true labels y (one per sample).")
     if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise InputError(f"The 'batch_size' parameter of record must be an int in [1, inf). Got {batch_size!r} instead.")
-    n, T, F = Xn.shape
-    H, L = model.hidden_size, model.num_layers
-    is_lstm = model.arch == "lstm"
+    n, T = Xn.shape[0], Xn.shape[1]
+    layout = layout_of(model)
+    sizes = [spec.hidden_size for spec in layout]
+    n_nodes = sum(sizes)
+    bounds = np.cumsum([0, *sizes])
+    views = [slice(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:])]
+    lstm_layers = [g for g, spec in enumerate(layout) if spec.arch == "lstm"]
     # Preallocated once in the model's own time-major (time, sample, unit) order, so each batch is one
     # block copy; the Dataset exposes the (node, time, sample) transpose as a view: no second copy.
-    hidden_buf = np.empty((T, n, L * H), dtype=np.float32)
-    cell_buf = np.empty((T, n, L * H), dtype=np.float32) if is_lstm else None
+    hidden_buf = np.empty((T, n, n_nodes), dtype=np.float32)
+    cell_buf = None
+    if lstm_layers:
+        cell_buf = np.empty((T, n, n_nodes), dtype=np.float32)
+        for g, spec in enumerate(layout):
+            if spec.arch != "lstm":  # the other cells of a mixed model have no cell state
+                cell_buf[:, :, views[g]] = np.nan
     logits = np.empty((model.num_classes, n), dtype=np.float32)
-    on_cpu = model.device.type == "cpu"
-    views = [slice(layer * H, (layer + 1) * H) for layer in range(L)]
+    # A RecurrentClassifier on the CPU writes its states straight into the recording's arrays.
+    direct = isinstance(model, RecurrentClassifier) and model.device.type == "cpu"
     was_training = model.training
     model.eval()
     try:
@@ -95,58 +133,63 @@ def record(
             s1 = min(n, s0 + batch_size)
             xb = torch.from_numpy(Xn[s0:s1]).to(model.device)
             lb = None if ln is None else torch.from_numpy(ln[s0:s1]).to(model.device)
-            out = None
-            if on_cpu:  # the model writes its states straight into the recording's arrays
+            if direct:
                 out = ([torch.from_numpy(hidden_buf)[:, s0:s1, u] for u in views],
-                       [torch.from_numpy(cell_buf)[:, s0:s1, u] for u in views] if is_lstm else None)
-            states = model.run(xb, lb, knockout, out=out)
-            if not on_cpu:
-                for layer, units in enumerate(views):
-                    hidden_buf[:, s0:s1, units] = states.hidden[layer].transpose(0, 1).cpu().numpy()
-                    if is_lstm:
-                        cell_buf[:, s0:s1, units] = states.cell[layer].transpose(0, 1).cpu().numpy()
-            logits[:, s0:s1] = states.logits.cpu().numpy().T
+                       [torch.from_numpy(cell_buf)[:, s0:s1, u] for u in views] if cell_buf is not None else None)
+                states = model.run(xb, lb, knockout, out=out)
+            else:
+                states = model.run(xb, lb, knockout)
+                for g, units in enumerate(views):
+                    hidden_buf[:, s0:s1, units] = states.hidden[g].transpose(0, 1).float().cpu().numpy()
+                    if g in lstm_layers:
+                        cell_buf[:, s0:s1, units] = states.cell[g].transpose(0, 1).float().cpu().numpy()
+            logits[:, s0:s1] = states.logits.float().cpu().numpy().T
     finally:
         model.train(was_training)
     hidden = hidden_buf.transpose(2, 0, 1)
-    cell = cell_buf.transpose(2, 0, 1) if is_lstm else None
+    cell = cell_buf.transpose(2, 0, 1) if cell_buf is not None else None
     length = ln if ln is not None else np.full(n, T, dtype=np.int64)
-    inputs = Xn.copy().transpose(2, 1, 0)  # our own copy: NaN padding must never touch the caller's X
+    tokens = Xn.ndim == 2
+    # our own float copy as (feature, time, sample): NaN padding must never touch the caller's X
+    inputs = Xn.reshape(n, T, -1).astype(np.float32).transpose(2, 1, 0)
     if ln is not None:
         past = np.arange(T)[:, None] >= length[None, :]  # (time, sample)
         if past.any():
             hidden[:, past] = np.nan
             inputs[:, past] = np.nan
-            if is_lstm:
+            if cell is not None:
                 cell[:, past] = np.nan
     names = _class_names(class_names, model)
-    layer_of = np.repeat(np.arange(L, dtype=np.int64), H)
-    unit_of = np.tile(np.arange(H, dtype=np.int64), L)
+    wrapped = not isinstance(model, RecurrentClassifier)
     coords = {
         "node": ("node", np.array(model.node_labels)),
-        "layer": ("node", layer_of),
-        "unit": ("node", unit_of),
+        "layer": ("node", np.repeat(np.arange(len(layout), dtype=np.int64), sizes)),
+        "unit": ("node", np.concatenate([np.arange(size, dtype=np.int64) for size in sizes])),
         "time": ("time", np.arange(T, dtype=np.int64)),
         "sample": ("sample", np.arange(n, dtype=np.int64)),
         "class": ("class", np.arange(model.num_classes, dtype=np.int64)),
         "class_name": ("class", np.array(names)),
-        "feature": ("feature", np.arange(F, dtype=np.int64)),
+        "feature": ("feature", np.arange(inputs.shape[0], dtype=np.int64)),
     }
+    if wrapped:
+        coords["module"] = ("node", np.array([spec.module for spec in layout for _ in range(spec.hidden_size)]))
+        coords["module_layer"] = ("node", np.repeat(np.array([spec.layer for spec in layout], dtype=np.int64), sizes))
     data_vars = {
         "hidden": (("node", "time", "sample"), hidden, {"long_name": "hidden state h_t", "units": "activation"}),
-        "input": (("feature", "time", "sample"), inputs, {"long_name": "network input x_t"}),
+        "input": (("feature", "time", "sample"), inputs,
+                  {"long_name": "network input x_t (token ids for a token model)" if tokens else "network input x_t"}),
         "label": (("sample",), yn, {"long_name": "true class"}),
         "prediction": (("sample",), logits.argmax(axis=0).astype(np.int64), {"long_name": "argmax of final logits"}),
         "logits": (("class", "sample"), logits, {"long_name": "final logits"}),
         "length": (("sample",), length.astype(np.int64), {"long_name": "valid steps"}),
     }
-    if is_lstm:
+    if cell is not None:
         data_vars["cell"] = (("node", "time", "sample"), cell, {"long_name": "LSTM cell state c_t"})
     attrs = {
         "arch": model.arch,
-        "input_size": model.input_size,
-        "hidden_size": H,
-        "num_layers": L,
+        "input_size": int(inputs.shape[0]),
+        "hidden_size": sizes[0] if len(set(sizes)) == 1 else np.array(sizes, dtype=np.int64),
+        "num_layers": len(layout),
         "num_classes": model.num_classes,
         "task": str(task if task is not None else model.metadata.get("task", "") or ""),
         "seed": int(seed if seed is not None else model.metadata.get("seed", -1)),
@@ -155,10 +198,13 @@ def record(
         "relaywidgets_format": RECORDING_FORMAT,
         "knockout": "" if knockout is None else repr(knockout),
     }
+    if wrapped:
+        attrs["model"] = f"stepwise({type(model.module).__name__})"
+        attrs["input_kind"] = "tokens" if tokens else "features"
     return xr.Dataset(data_vars, coords=coords, attrs=attrs)
 
 
-def _class_names(class_names: Sequence[str] | None, model: RecurrentClassifier) -> list[str]:
+def _class_names(class_names: Sequence[str] | None, model: Any) -> list[str]:
     names = class_names if class_names is not None else model.metadata.get("class_names")
     if names is None:
         return [str(c) for c in range(model.num_classes)]

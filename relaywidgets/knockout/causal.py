@@ -9,10 +9,9 @@ import numpy as np
 import torch
 import xarray as xr
 
-from .._validation import check_inputs
 from ..errors import InputError, KnockoutError
 from ..metrics import class_accuracy
-from ..models import RecurrentClassifier
+from ..models.protocol import RecurrentModel, check_model_inputs, knockout_shape, layer_sizes
 from .evaluate import batched_logits, check_batch_size, check_model, class_names, model_on
 from ..models.plan import compile_knockouts, stack_knockouts
 from .from_relays import relay_units
@@ -25,7 +24,7 @@ _DEFAULT_ROWS = 8192
 
 
 def relay_knockout_test(
-    model: RecurrentClassifier,
+    model: RecurrentModel,
     X: Any,
     y: Any,
     relays: xr.Dataset,
@@ -55,8 +54,9 @@ def relay_knockout_test(
 
     Parameters
     ----------
-    model : RecurrentClassifier
-        The network the relays were found in.
+    model : RecurrentClassifier or StepwiseModel
+        The network the relays were found in (your own model wrapped with :func:`relaywidgets.stepwise`
+        works too; it recomputes every pass from step 0, so it is slower).
     X, y : array-like
         Evaluation sequences ``(sample, time, feature)`` and their true classes.
     relays : xarray.Dataset
@@ -108,7 +108,7 @@ def relay_knockout_test(
     (0.97, 0.0099)
     """
     model = check_model(model, "relay_knockout_test")
-    Xn, yn, ln = check_inputs(X, y, lengths, num_features=model.input_size, num_classes=model.num_classes)
+    Xn, yn, ln = check_model_inputs(model, X, y, lengths)
     if yn is None:
         raise InputError("relay_knockout_test() needs the true classes y to measure accuracy drops.")
     if not isinstance(n_random, (int, np.integer)) or isinstance(n_random, bool) or n_random < 1:
@@ -147,7 +147,8 @@ def relay_knockout_test(
     x_t = torch.from_numpy(Xn).to(net.device)
     len_t = torch.from_numpy(ln).to(net.device) if ln is not None else None
     T = Xn.shape[1]
-    compile_args = dict(seq_len=T, hidden_size=net.hidden_size, num_layers=net.num_layers, arch=net.arch)
+    compile_args = dict(seq_len=T, **knockout_shape(net))
+    sizes = layer_sizes(net)
 
     intact = batched_logits(net, x_t, len_t, None, batch_size).argmax(1).cpu().numpy()
     base_per_class = class_accuracy(yn, intact, model.num_classes)
@@ -159,7 +160,7 @@ def relay_knockout_test(
     random_sets = []
     for _ in range(int(n_random)):
         random_sets.append([
-            Knockout.random_like(spec, rng, hidden_size=net.hidden_size, exclude=spec.nodes if exclude_relays else ())
+            Knockout.random_like(spec, rng, hidden_size=sizes[spec.layer], exclude=spec.nodes if exclude_relays else ())
             for spec in relay_specs
         ])
     random_nodes = np.array([[lab for spec in rs for lab in spec.labels] for rs in random_sets], dtype=str)
@@ -247,22 +248,24 @@ def relay_knockout_test(
     return ds
 
 
-def _check_relays_fit(info: dict, model: RecurrentClassifier) -> None:
+def _check_relays_fit(info: dict, model: RecurrentModel) -> None:
+    sizes = layer_sizes(model)
     bad = [
         lab
         for lab, lay, unit in zip(info["labels"], info["node_layers"], info["node_units"])
-        if lay >= model.num_layers or unit >= model.hidden_size
+        if lay >= len(sizes) or unit >= sizes[lay]
     ]
     if bad:
+        shape = f"{len(sizes)} layer(s) of {sizes[0]} units" if len(set(sizes)) == 1 else f"layers of {sizes} units"
         raise KnockoutError(
-            f"The relays name node(s) {bad[:5]} that the model does not have ({model.num_layers} layer(s) of "
-            f"{model.hidden_size} units); use the relays found in this model's recording."
+            f"The relays name node(s) {bad[:5]} that the model does not have ({shape}); use the relays found in "
+            "this model's recording."
         )
 
 
 @torch.no_grad()
 def _random_correct(
-    net: RecurrentClassifier,
+    net: RecurrentModel,
     x: torch.Tensor,
     lengths: torch.Tensor | None,
     random_sets: list[list[Knockout]],
@@ -278,7 +281,7 @@ def _random_correct(
         chunk = random_sets[j0 : j0 + per_pass]
         k = len(chunk)
         plan = stack_knockouts(chunk, m, device=net.device, **compile_args)
-        xb = x.repeat(k, 1, 1)
+        xb = x.repeat(k, *([1] * (x.dim() - 1)))  # token ids are (sample, time), features (sample, time, feature)
         lb = lengths.repeat(k) if lengths is not None else None
         logits = net.run(xb, lb, plan, keep_states=False).logits
         correct = (logits.argmax(1) == cls).view(k, m).sum(dim=1)

@@ -9,17 +9,18 @@ import numpy as np
 import torch
 import xarray as xr
 
-from .._validation import check_inputs
 from ..errors import InputError, KnockoutError
 from ..metrics import class_accuracy, confusion_matrix
-from ..models import RecurrentClassifier, resolve_device
+from ..models import resolve_device
 from ..models.plan import KnockoutPlan, compile_knockouts
+from ..models.protocol import check_model as _check_model
+from ..models.protocol import RecurrentModel, check_model_inputs, knockout_shape
 
 __all__ = ["evaluate"]
 
 
 def evaluate(
-    model: RecurrentClassifier,
+    model: RecurrentModel,
     X: Any,
     y: Any,
     *,
@@ -32,10 +33,11 @@ def evaluate(
 
     Parameters
     ----------
-    model : RecurrentClassifier
-        A trained network.
+    model : RecurrentClassifier or StepwiseModel
+        A trained network (your own PyTorch model wrapped with :func:`relaywidgets.stepwise` works too).
     X : array-like, shape (sample, time, feature)
-        Input sequences (pad variable-length ones with 0 and pass ``lengths``).
+        Input sequences (pad variable-length ones with 0 and pass ``lengths``); for a wrapped model,
+        whatever its forward takes with samples first and time second, e.g. ``(sample, time)`` token ids.
     y : array-like of int, shape (sample,)
         True classes.
     knockout : Knockout, list of Knockout or KnockoutPlan, optional
@@ -71,21 +73,14 @@ def evaluate(
     {'class': 4}
     """
     model = check_model(model, "evaluate")
-    Xn, yn, ln = check_inputs(X, y, lengths, num_features=model.input_size, num_classes=model.num_classes)
+    Xn, yn, ln = check_model_inputs(model, X, y, lengths)
     if yn is None:
         raise InputError("evaluate() needs the true classes y (one per sample) to score the decisions.")
     batch_size = check_batch_size(batch_size, "evaluate")
     net = model_on(model, device)
     x_t = torch.from_numpy(Xn).to(net.device)
     len_t = torch.from_numpy(ln).to(net.device) if ln is not None else None
-    plan = compile_knockouts(
-        knockout,
-        seq_len=Xn.shape[1],
-        hidden_size=net.hidden_size,
-        num_layers=net.num_layers,
-        arch=net.arch,
-        device=net.device,
-    )
+    plan = compile_knockouts(knockout, seq_len=Xn.shape[1], device=net.device, **knockout_shape(net))
     if plan is not None and plan.batch_size not in (1, Xn.shape[0]):
         raise KnockoutError(
             f"The knockout plan's masks are shaped for a batch of {plan.batch_size} sequences but X holds "
@@ -96,14 +91,15 @@ def evaluate(
 
 
 # ---------------------------------------------------------------------- shared helpers (package-private)
-def check_model(model: Any, owner: str) -> RecurrentClassifier:
-    """Raise InputError unless ``model`` is a RecurrentClassifier."""
-    if not isinstance(model, RecurrentClassifier):
-        raise InputError(
-            f"{owner}() needs a relaywidgets RecurrentClassifier; got {type(model).__name__}. "
-            "Build one with relaywidgets.RecurrentClassifier or load one with relaywidgets.load."
-        )
-    return model
+def check_model(model: Any, owner: str) -> RecurrentModel:
+    """``model`` when it is a RecurrentClassifier or a model wrapped with :func:`relaywidgets.stepwise`.
+
+    Raises
+    ------
+    InputError
+        Otherwise, saying how to make one (:func:`relaywidgets.models.protocol.check_model`).
+    """
+    return _check_model(model, owner)
 
 
 def check_batch_size(batch_size: Any, owner: str) -> int | None:
@@ -117,7 +113,7 @@ def check_batch_size(batch_size: Any, owner: str) -> int | None:
     return int(batch_size)
 
 
-def model_on(model: RecurrentClassifier, device: Any) -> RecurrentClassifier:
+def model_on(model: RecurrentModel, device: Any) -> RecurrentModel:
     """``model`` itself when it already lives on ``device`` ("auto": wherever it is), else a copy there."""
     if isinstance(device, str) and device == "auto":
         return model
@@ -128,7 +124,7 @@ def model_on(model: RecurrentClassifier, device: Any) -> RecurrentClassifier:
     return copy.deepcopy(model).to(target)
 
 
-def class_names(model: RecurrentClassifier) -> list[str]:
+def class_names(model: RecurrentModel) -> list[str]:
     """The model's class names (metadata), else "0", "1", …."""
     names = model.metadata.get("class_names") if hasattr(model, "metadata") else None
     if names is None or len(names) != model.num_classes:
@@ -152,7 +148,7 @@ def slice_plan(plan: KnockoutPlan | None, rows: slice) -> KnockoutPlan | None:
 
 @torch.no_grad()
 def batched_logits(
-    net: RecurrentClassifier,
+    net: RecurrentModel,
     x: torch.Tensor,
     lengths: torch.Tensor | None,
     plan: KnockoutPlan | None,

@@ -13,12 +13,11 @@ from typing import Any, Callable, Iterable
 import numpy as np
 import torch
 
-from .._validation import check_inputs
 from ..errors import InputError, KnockoutError
 from ..metrics import class_accuracy
-from ..models import RecurrentClassifier
-from .evaluate import check_model, class_names, model_on
 from ..models.plan import compile_knockouts
+from ..models.protocol import RecurrentModel, check_model_inputs, knockout_shape, layout_of, node_positions
+from .evaluate import check_model, class_names, model_on
 from .spec import Knockout, parse_node_label
 
 __all__ = ["KnockoutSession", "KnockoutResult"]
@@ -70,7 +69,8 @@ class KnockoutSession:
 
     The evaluation data stay on the device; the intact network's states are computed once and cached.
     A knockout whose window starts at step ``t0 > 0`` resumes from the cached states at ``t0 - 1``
-    instead of recomputing the steps before it.
+    instead of recomputing the steps before it (a model wrapped with :func:`relaywidgets.stepwise`
+    recomputes from step 0: same results, slower).
 
     Changes (:meth:`toggle`, :meth:`set`, :meth:`reset`, :meth:`configure`) bump a generation counter
     under a lock. Computations run one at a time; one whose state has been superseded by a later
@@ -79,10 +79,10 @@ class KnockoutSession:
 
     Parameters
     ----------
-    model : RecurrentClassifier
-        The trained network.
+    model : RecurrentClassifier or StepwiseModel
+        The trained network (or your own model wrapped with :func:`relaywidgets.stepwise`).
     X : array-like, shape (sample, time, feature)
-        Evaluation sequences.
+        Evaluation sequences (for a wrapped model: what its forward takes, samples first, time second).
     y : array-like of int, shape (sample,)
         Their true classes.
     lengths : array-like of int, shape (sample,), optional
@@ -114,7 +114,7 @@ class KnockoutSession:
 
     def __init__(
         self,
-        model: RecurrentClassifier,
+        model: RecurrentModel,
         X: Any,
         y: Any,
         *,
@@ -126,7 +126,7 @@ class KnockoutSession:
         reference: Any = None,
     ) -> None:
         model = check_model(model, "KnockoutSession")
-        Xn, yn, ln = check_inputs(X, y, lengths, num_features=model.input_size, num_classes=model.num_classes)
+        Xn, yn, ln = check_model_inputs(model, X, y, lengths)
         if yn is None:
             raise InputError("KnockoutSession needs the true classes y (one per sample).")
         self.model = model
@@ -138,6 +138,7 @@ class KnockoutSession:
         self.class_names = class_names(model)
         self.node_labels = tuple(model.node_labels)
         self._label_index = {lab: i for i, lab in enumerate(self.node_labels)}
+        self._positions = node_positions(self._net)  # (layer, unit) of each node index
         self._x = torch.from_numpy(Xn).to(dev)
         self._y = yn  # scored on the host: only the decisions cross over, once per evaluation
         self._len = torch.from_numpy(ln).to(dev) if ln is not None else None
@@ -304,16 +305,23 @@ class KnockoutSession:
             label = str(node)
             if label in self._label_index:
                 return self._label_index[label]
-            layer, unit = parse_node_label(label)  # raises on a malformed label
-            net = self._net
-            if layer >= net.num_layers:
+            module, layer, unit = parse_node_label(label, with_module=True)  # raises on a malformed label
+            layout = layout_of(self._net)
+            modules = list(dict.fromkeys(spec.module for spec in layout))
+            if (module or "") not in modules:
+                named = [m for m in modules if m]
                 raise KnockoutError(
-                    f"Node {label!r} names layer {layer} but the model has {net.num_layers} layer(s) "
-                    f"(0 .. {net.num_layers - 1})."
+                    f"Node {label!r} names submodule {module!r}, which this model does not have"
+                    + (f"; its recurrent submodules are {named}." if named else " (its labels carry no submodule).")
                 )
-            raise KnockoutError(
-                f"Node {label!r} does not exist: layer {layer} has {net.hidden_size} units (0 .. {net.hidden_size - 1})."
-            )
+            in_module = [spec for spec in layout if spec.module == (module or "")]
+            if layer >= len(in_module):
+                raise KnockoutError(
+                    f"Node {label!r} names layer {layer} but the model has {len(in_module)} layer(s) "
+                    f"(0 .. {len(in_module) - 1})" + (f" in {module!r}." if module else ".")
+                )
+            size = in_module[layer].hidden_size
+            raise KnockoutError(f"Node {label!r} does not exist: layer {layer} has {size} units (0 .. {size - 1}).")
         raise KnockoutError(f"A node is an int index or a label like 'l0.h3'; got {node!r}.")
 
     def _request(self, indices: list[int]) -> tuple[int, tuple[int, ...], dict]:
@@ -323,22 +331,21 @@ class KnockoutSession:
         return self._generation, self._nodes, dict(self._config)
 
     def _specs(self, nodes: tuple[int, ...], config: dict) -> list[Knockout]:
-        H = self._net.hidden_size
         by_layer: dict[int, list[int]] = {}
         for i in nodes:
-            by_layer.setdefault(i // H, []).append(i % H)
+            layer, unit = self._positions[i]
+            by_layer.setdefault(layer, []).append(unit)
         return [Knockout(units, layer=layer, **config) for layer, units in sorted(by_layer.items())]
 
     def _check_config(self, *, times: Any, value: Any, clamp_cell: Any, reference: Any) -> None:
         # A throw-away spec runs Knockout's own checks (value, window, reference) and compiles once.
         probe = Knockout([0], layer=0, times=times, value=value, clamp_cell=bool(clamp_cell), reference=reference)
-        compile_knockouts(
-            probe,
-            seq_len=self.seq_len,
-            hidden_size=self._net.hidden_size,
-            num_layers=self._net.num_layers,
-            arch=self._net.arch,
-        )
+        shape = knockout_shape(self._net)
+        if clamp_cell and "lstm" in {spec.arch for spec in layout_of(self._net)}:
+            # probe an LSTM layer: in a mixed model, layer 0 may be another cell
+            probe = Knockout([0], layer=next(g for g, s in enumerate(layout_of(self._net)) if s.arch == "lstm"),
+                             times=times, value=value, clamp_cell=True, reference=reference)
+        compile_knockouts(probe, seq_len=self.seq_len, **shape)
 
     def _score(self, logits: torch.Tensor) -> tuple[float, np.ndarray]:
         pred = logits.argmax(dim=1).cpu().numpy()
@@ -348,12 +355,7 @@ class KnockoutSession:
     def _logits(self, nodes: tuple[int, ...], config: dict) -> torch.Tensor:
         net = self._net
         plan = compile_knockouts(
-            self._specs(nodes, config),
-            seq_len=self.seq_len,
-            hidden_size=net.hidden_size,
-            num_layers=net.num_layers,
-            arch=net.arch,
-            device=net.device,
+            self._specs(nodes, config), seq_len=self.seq_len, device=net.device, **knockout_shape(net)
         )
         if plan is None:
             return self._base_logits
@@ -419,7 +421,7 @@ class KnockoutSession:
 
     def __repr__(self) -> str:
         return (
-            f"KnockoutSession({self._net.arch.upper()}, {self.n_samples} samples x {self.seq_len} steps, "
+            f"KnockoutSession({str(self._net.arch).upper()}, {self.n_samples} samples x {self.seq_len} steps, "
             f"knocked out: {list(self.nodes) or 'none'}, accuracy {self.accuracy:.3f} "
             f"(intact {self.baseline_accuracy:.3f}))"
         )

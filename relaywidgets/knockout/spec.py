@@ -28,13 +28,13 @@ __all__ = ["Knockout", "parse_node_label", "KNOCKOUT_VALUES"]
 KNOCKOUT_VALUES = ("zero", "mean", "median")
 
 
-def parse_node_label(label: str) -> tuple[int, int]:
+def parse_node_label(label: str, *, with_module: bool = False) -> tuple[int, int] | tuple[str | None, int, int]:
     """Split a node label such as ``"l1.h5"`` into ``(layer, unit)``, raising :class:`KnockoutError`.
 
-    The grammar lives in :func:`relaywidgets.contract.parse_node_label`; this spelling keeps the
-    knockout family's error type.
+    With ``with_module=True`` return ``(module, layer, unit)`` (``module`` None for a plain label). The grammar
+    lives in :func:`relaywidgets.contract.parse_node_label`; this spelling keeps the knockout family's error type.
     """
-    return _parse_node_label(label, error=KnockoutError)
+    return _parse_node_label(label, error=KnockoutError, with_module=with_module)
 
 
 TimeSpec = Union[None, slice, int, Sequence[int]]

@@ -68,6 +68,8 @@ def _recording_inputs(rec: xr.Dataset) -> tuple[np.ndarray, np.ndarray, np.ndarr
     """Inputs, labels and lengths stored in a recording, as ``record`` was given them."""
     X = rec["input"].transpose("sample", "time", "feature").values.astype(np.float32)
     X = np.nan_to_num(X, nan=0.0)  # steps past a sequence's length are NaN in the recording
+    if rec.attrs.get("input_kind") == "tokens":  # a wrapped model's token ids, stored as one float feature
+        X = X[..., 0].astype(np.int64)
     y = rec["label"].values.astype(np.int64)
     lengths = rec["length"].values.astype(np.int64)
     if np.all(lengths == rec.sizes["time"]):
@@ -96,13 +98,14 @@ class _Evaluator:
 
 
 def knockouts_for(labels: Sequence[str], **kwargs: Any) -> list:
-    """One :class:`~relaywidgets.Knockout` per layer for node labels such as ``"l1.h3"`` (empty list for none)."""
+    """One :class:`~relaywidgets.Knockout` per layer for node labels such as ``"l1.h3"`` or ``"lstm:l0.h3"``
+    (empty list for none)."""
     from ..knockout.spec import Knockout, parse_node_label
 
-    by_layer: dict[int, list[str]] = {}
+    by_layer: dict[tuple[str, int], list[str]] = {}
     for label in labels:
-        layer, _ = parse_node_label(label)
-        by_layer.setdefault(layer, []).append(label)
+        module, layer, _ = parse_node_label(label, with_module=True)
+        by_layer.setdefault((module or "", layer), []).append(label)
     return [Knockout(nodes, **kwargs) for _, nodes in sorted(by_layer.items())]
 
 
@@ -116,8 +119,9 @@ class ExplorerState(HasTraits):
     relays : xarray.Dataset, optional
         The relay map of ``recording`` (``relaywidgets.find_relays``). Its estimator, discretizer,
         threshold and alpha become the state's settings.
-    model : RecurrentClassifier, optional
-        Needed for knockouts; without it the knockout actions raise and the panel says why.
+    model : RecurrentClassifier or StepwiseModel, optional
+        Needed for knockouts (your own model wrapped with :func:`relaywidgets.stepwise` works too);
+        without it the knockout actions raise and the panel says why.
     X, y, lengths : array-like, optional
         The data knockouts are evaluated on; default: the inputs and labels stored in ``recording``.
     find_relays_kwargs : dict, optional
@@ -633,7 +637,7 @@ class ExplorerState(HasTraits):
         tuple of str
             The knocked-out labels.
         """
-        from ..knockout.spec import Knockout
+        from ..knockout.spec import Knockout, parse_node_label
 
         labels = self.node_labels
         if seed is None:
@@ -646,14 +650,14 @@ class ExplorerState(HasTraits):
             chosen = [str(v) for v in rng.choice(labels, size=int(size), replace=False)]
         else:
             template = self.relay_nodes() or list(self.knocked_out)
-            units_per_layer = {}
+            units_per_layer: dict[tuple[str | None, int], int] = {}
             for label in labels:
-                layer = label.split(".")[0]
-                units_per_layer[layer] = units_per_layer.get(layer, 0) + 1
+                module, layer, _ = parse_node_label(label, with_module=True)
+                units_per_layer[module, layer] = units_per_layer.get((module, layer), 0) + 1
             chosen = []
             # Size-matched draws from the same layer, as in the causal test (Knockout.random_like).
             for spec in knockouts_for(template):
-                hidden = units_per_layer[f"l{spec.layer}"]
+                hidden = units_per_layer[spec.module, spec.layer]
                 chosen.extend(Knockout.random_like(spec, rng, hidden_size=hidden).labels)
         self.knocked_out = tuple(chosen)
         return self.knocked_out
