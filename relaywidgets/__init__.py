@@ -25,6 +25,7 @@ _LAZY = {
     "load": "relaywidgets.serialization",
     "record": "relaywidgets.recording",
     "check_recording": "relaywidgets.contract",
+    "check_relays": "relaywidgets.contract",
     "recording_from_arrays": "relaywidgets.recording_arrays",
     "save_recording": "relaywidgets.recording",
     "load_recording": "relaywidgets.recording",
