@@ -81,6 +81,22 @@ class ShrinkageEstimator(DiscreteEstimator):
     # One intensity couples every cell, so a pure group still matters: no dropping, no monotonicity.
     non_negative: ClassVar[bool] = True
 
+    def conditional_entropy_from_counts(
+        self,
+        counts: Any,
+        n_samples: int,
+        *,
+        backend: Any = None,
+        log2_cells_w: Any = None,
+        log2_k_o: float = 0.0,
+    ) -> Any:
+        """H(O | W_m) per candidate (see :meth:`DiscreteEstimator.conditional_entropy_from_counts`)."""
+        be = get_backend(backend)
+        # Float once: the intensity and both entropies read the same (large) count array.
+        return super().conditional_entropy_from_counts(
+            be.to_float(counts), n_samples, backend=be, log2_cells_w=log2_cells_w, log2_k_o=log2_k_o
+        )
+
     def fit_counts(
         self, counts: Any, *, axis: int | tuple[int, ...] | None = None, log2_cells: Any = None, backend: Any = None
     ) -> Any:
