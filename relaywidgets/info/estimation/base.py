@@ -126,12 +126,8 @@ class DiscreteEstimator(Estimator):
     def entropy(self, a: Any, *, backend: Any = None, device: Any = None) -> float:
         """Entropy H(A) in bits.
 
-        Parameters
-        ----------
-        a : array-like of int, shape (sample,) or (sample, variable)
-            State codes; a 2-D array is one joint variable.
-        backend, device : optional
-            Override the estimator's counting backend for this call.
+        ``a``: int state codes, shape (sample,) or (sample, variable) (2-D: one joint variable);
+        ``backend``, ``device`` override the estimator's counting backend for this call.
         """
         return self._estimate({"a": a}, [(1.0, ("a",))], backend, device)
 
@@ -192,16 +188,15 @@ class DiscreteEstimator(Estimator):
 
         Returns
         -------
-        float array of the batch shape (a 0-d array for one distribution)
+        float array of the batch shape (0-d for one distribution)
         """
 
     def fit_counts(
         self, counts: Any, *, axis: int | tuple[int, ...] | None = None, log2_cells: Any = None, backend: Any = None
     ) -> Any:
-        """Parameters estimated once from the joint variable of all arguments, shared by its marginals.
+        """Parameters fitted once on the joint variable of all arguments and shared by its marginals.
 
-        None here: each entropy depends on its own counts only. Arguments as in
-        :meth:`entropy_from_counts`.
+        None here (each entropy depends on its own counts); arguments as in :meth:`entropy_from_counts`.
         """
         return None
 
