@@ -4,6 +4,9 @@ Every view of the explorer observes an :class:`ExplorerState` and changes it; vi
 other. The state is a plain :class:`traitlets.HasTraits` (not a widget), so nothing in it is sent to
 the browser: the recording, the relay map and the model stay in the kernel, and each view syncs only
 the small values it draws.
+
+Longer than 500 lines because the explorer has one state object (views never talk to each other), and
+traitlets needs every validator and observer of a trait on the class that declares it.
 """
 
 from __future__ import annotations
