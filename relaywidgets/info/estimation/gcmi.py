@@ -7,6 +7,7 @@ from functools import lru_cache
 from typing import ClassVar
 
 import numpy as np
+from scipy.linalg import solve_triangular
 from scipy.special import ndtri, psi
 
 from ...errors import InputError
@@ -77,13 +78,16 @@ class GCMIEstimator(ContinuousEstimator):
     formula from log-determinants of covariance matrices, with the analytic bias correction for
     the entropy of a Gaussian estimated from ``n`` samples. The result is a lower bound on the
     true MI that is exact for Gaussian copulas (e.g. monotone transforms of correlated Gaussians).
-    Against a discrete variable the Gaussian mixture model of Ince et al. is used:
-    ``I = H(X) - sum_y p(y) H(X | y)`` with class-conditional Gaussians.
+    Against a discrete variable Y (a class label, a network's decision) X is modelled as a
+    mixture of class-conditional Gaussians (the mixture form of Ince et al. on the copula-normalised
+    X): ``I = H(mixture) - sum_y p(y) H(X | y)``, both entropies averaged over the samples. The
+    estimate never exceeds H(Y), as it must for a discrete Y, and carries no bias correction.
 
     Parameters
     ----------
     bias_correct : bool
-        Apply the analytic bias correction (recommended; the default).
+        Apply the analytic bias correction to the Gaussian entropies of continuous-continuous MI and
+        CMI (recommended; the default). The mixture form against a discrete variable has none.
     seed : int
         Seed of the random order in which tied values are ranked.
     ridge : float
@@ -145,10 +149,14 @@ class GCMIEstimator(ContinuousEstimator):
         """Sum of log of the Cholesky diagonal, i.e. half the log-determinant (nats)."""
         if cov.shape[0] == 0:
             return 0.0
+        return float(np.log(np.diag(self._cholesky(cov, what))).sum())
+
+    def _cholesky(self, cov: np.ndarray, what: str) -> np.ndarray:
+        """Lower Cholesky factor of ``cov`` plus the ridge; a clear error when it is singular."""
         if self.ridge:
             cov = cov + self.ridge * np.eye(cov.shape[0])
         try:
-            chol = np.linalg.cholesky(cov)
+            return np.linalg.cholesky(cov)
         except np.linalg.LinAlgError:
             raise InputError(
                 f"The covariance of {what} is singular, so the Gaussian-copula MI is infinite: "
@@ -156,7 +164,6 @@ class GCMIEstimator(ContinuousEstimator):
                 "samples than dimensions. Drop duplicated columns, pass more samples, or use "
                 "get_estimator('gcmi', ridge=1e-6)."
             ) from None
-        return float(np.log(np.diag(chol)).sum())
 
     def _entropy_nats(self, cov: np.ndarray, n: int, what: str) -> float:
         """Gaussian entropy up to the constant ``d/2 log(2 pi e)`` (which cancels in MI)."""
@@ -203,6 +210,23 @@ class GCMIEstimator(ContinuousEstimator):
         return float((hxz + hyz - hxyz - hz) / _LN2)
 
     def _mi_cd(self, x: np.ndarray, labels: np.ndarray) -> float:
+        """I(X; Y) in bits of a Gaussian mixture fitted to the copula-normalised X (Ince et al. 2017).
+
+        X is copula-normalised once over all samples (so the estimate is invariant to monotone
+        transforms of each column, and ties are broken as everywhere else); one Gaussian p_y is
+        fitted per class y, with weights ``w_y`` the class frequencies, and
+        ``I = H(mixture) - sum_y w_y H(p_y)``. Both entropies are averages of ``-log p`` over the
+        samples themselves (resubstitution): ``H(mixture) = -mean_s log sum_y w_y p_y(x_s)`` and
+        ``H(p_y) = -mean over the samples of class y of log p_y(x_s)``. Since
+        ``log sum_y w_y p_y(x_s) >= log w_{y_s} + log p_{y_s}(x_s)`` sample by sample, the estimate
+        never exceeds the plug-in H(Y): a discrete output is never credited with more
+        information than it has. (The Gaussian-model form ``H(X) - sum_y w_y H(X | y)``, with one
+        Gaussian for H(X), is unbounded for multivariate X: 11 bits for the binary decision of a
+        trained 16-unit LSTM.) gcmi's ``mi_mixture_gd`` evaluates the mixture entropy at unscented
+        sigma points instead; on copula-normalised data that errs by 0.025 bit on the two-Gaussian
+        truth of the tests, resubstitution by 0.011. No analytic bias correction: the Gaussian one
+        does not describe a bounded estimate; a permutation null gives the floor.
+        """
         n, d = x.shape
         self._check_n(n, d)
         (cx,) = self._copnorm(x)
@@ -215,9 +239,17 @@ class GCMIEstimator(ContinuousEstimator):
                 f"every class; class {int(small[0])} has {int(sizes[small[0]])} sample(s) for {d} "
                 "dimension(s). Merge rare classes, pass more samples or fewer nodes, or use 'ksg'."
             )
-        h_unc = self._entropy_nats(self._cov(cx), n, "'a'")
-        h_cond = 0.0
-        for c in present:  # loops over classes, not samples
+        if present.size < 2:
+            return 0.0
+        # log p_y(x_s) of every sample under every class's Gaussian, without the 2*pi term (it cancels)
+        log_lik = np.empty((present.size, n))
+        for i, c in enumerate(present):  # loops over classes, not samples
             xm = cx[labels == c]
-            h_cond += sizes[c] / n * self._entropy_nats(self._cov(xm), int(sizes[c]), f"class {c}")
-        return float((h_unc - h_cond) / _LN2)
+            chol = self._cholesky(self._cov(xm), f"class {int(c)}")
+            z = solve_triangular(chol, (cx - xm.mean(axis=0)).T, lower=True)
+            log_lik[i] = -0.5 * np.einsum("ij,ij->j", z, z) - np.log(np.diag(chol)).sum()
+        a = log_lik + np.log(sizes[present] / n)[:, None]
+        top = a.max(axis=0)
+        log_mix = top + np.log(np.exp(a - top).sum(axis=0))  # log-sum-exp over classes
+        own = log_lik[np.searchsorted(present, labels), np.arange(n)]
+        return float((own.mean() - log_mix.mean()) / _LN2)
