@@ -126,3 +126,134 @@ def test_record_never_modifies_the_callers_arrays(two_layer_lstm):
     before = X.copy()
     record(two_layer_lstm, X, np.zeros(3, int), lengths=[2, 5, 1])
     np.testing.assert_array_equal(X, before)
+
+
+# ---------------------------------------------------------------------------------------------- your own model
+class _TokenClassifier(torch.nn.Module):
+    """An ordinary PyTorch classifier: embedding, LSTM, MLP head; packs when given lengths."""
+
+    def __init__(self, vocab: int = 5, hidden: int = 6, n_classes: int = 3) -> None:
+        super().__init__()
+        self.embed = torch.nn.Embedding(vocab, 4)
+        self.lstm = torch.nn.LSTM(4, hidden, batch_first=True)
+        self.mlp = torch.nn.Sequential(torch.nn.Linear(hidden, 12), torch.nn.ReLU(), torch.nn.Linear(12, n_classes))
+
+    def forward(self, tokens, lengths=None):
+        emb = self.embed(tokens)
+        if lengths is None:
+            return self.mlp(self.lstm(emb)[0][:, -1])
+        packed = torch.nn.utils.rnn.pack_padded_sequence(emb, lengths.cpu(), batch_first=True, enforce_sorted=False)
+        return self.mlp(self.lstm(packed)[1][0][-1])
+
+
+@pytest.fixture(scope="module")
+def token_data():
+    """A small trained token classifier: the class is the token at step 1 (mod 3)."""
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    tokens = rng.integers(0, 5, size=(240, 8))
+    y = (tokens[:, 1] % 3).astype(np.int64)
+    net = _TokenClassifier()
+    opt = torch.optim.Adam(net.parameters(), lr=2e-2)
+    xt, yt = torch.from_numpy(tokens), torch.from_numpy(y)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny batches: one thread is faster and does not fight other processes
+    try:
+        for _ in range(300):
+            opt.zero_grad()
+            torch.nn.functional.cross_entropy(net(xt), yt).backward()
+            opt.step()
+    finally:
+        torch.set_num_threads(threads)
+    return net, tokens, y
+
+
+def test_recording_of_an_embedding_lstm_mlp_model_passes_the_contract_and_every_analysis(token_data):
+    from relaywidgets import find_relays, stepwise
+    from relaywidgets.knockout import KnockoutSession, evaluate
+    from relaywidgets.widgets import explore
+    from relaywidgets.widgets.state import ExplorerState
+
+    net, tokens, y = token_data
+    model = stepwise(net)
+    rec = record(model, tokens, y)
+    check_recording(rec)
+    assert dict(rec.hidden.sizes) == {"node": 6, "time": 8, "sample": 240}
+    assert list(rec.node.values[:2]) == ["lstm:l0.h0", "lstm:l0.h1"]
+    assert set(rec.module.values.tolist()) == {"lstm"} and set(rec.module_layer.values.tolist()) == {0}
+    assert rec.attrs["input_kind"] == "tokens" and rec.sizes["feature"] == 1
+    np.testing.assert_array_equal(rec.input.values[0].T, tokens)
+    with torch.no_grad():
+        expected = net(torch.from_numpy(tokens))
+        emb = net.embed(torch.from_numpy(tokens))
+        h = net.lstm(emb)[0]
+    np.testing.assert_allclose(rec.logits.values.T, expected.numpy(), atol=1e-5, rtol=1e-5)  # float32 rounding
+    np.testing.assert_allclose(rec.hidden.transpose("sample", "time", "node").values, h.numpy(), atol=1e-5)
+    assert np.isfinite(rec.cell.values).all()
+    assert float((rec.prediction == rec.label).mean()) > 0.9  # trained: the relays below mean something
+
+    relays = find_relays(rec, concepts=[0, 1], times=[1, 7], n_perm=10, progress=False)
+    assert relays.is_relay.sum() > 0
+    assert set(relays.node.values.tolist()) == set(model.node_labels)
+
+    ko = Knockout.from_relays(relays, concept=1, time=7, significant_only=False)
+    assert ko.nodes and ko.module == "lstm" and all(label.startswith("lstm:l0.h") for label in ko.labels)
+    knocked = evaluate(model, tokens, y, knockout=ko)
+    assert float(knocked.accuracy) <= float(evaluate(model, tokens, y).accuracy)
+    session = KnockoutSession(model, tokens, y, times=slice(2, None))
+    assert session.set(list(ko.labels)).accuracy == float(
+        evaluate(model, tokens, y, knockout=Knockout(list(ko.labels), times=slice(2, None))).accuracy
+    )
+
+    # the explorer: its state reuses the recording's inputs (token ids) for knockouts
+    state = ExplorerState(rec, relays, model=model)
+    assert state.baseline_accuracy == pytest.approx(float((rec.prediction == rec.label).mean()))
+    state.knocked_out = ("lstm:l0.h1", "lstm:l0.h4")
+    assert state.accuracy == float(evaluate(model, tokens, y, knockout=Knockout(["lstm:l0.h1", "lstm:l0.h4"])).accuracy)
+    state.random_control(size=None, seed=0)
+    assert all(label.startswith("lstm:l0.h") for label in state.knocked_out)
+    ex = explore(model, tokens, y, n_perm=0, times=[7], progress=False)
+    assert ex.state.node_labels == model.node_labels
+
+
+def test_record_wraps_an_unwrapped_model_and_reads_lengths_and_decisions(token_data):
+    net, tokens, y = token_data
+    lengths = np.random.default_rng(3).integers(2, 9, len(y))
+    rec = record(net, tokens, y, lengths, batch_size=50)
+    check_recording(rec)
+    assert type(net.lstm) is torch.nn.LSTM  # wrapped on a copy
+    with torch.no_grad():
+        expected = net(torch.from_numpy(tokens), torch.from_numpy(lengths))
+    np.testing.assert_allclose(rec.logits.values.T, expected.numpy(), atol=1e-5, rtol=1e-5)  # float32 rounding
+    past = np.arange(8)[:, None] >= lengths[None, :]
+    assert np.isnan(rec.hidden.values[:, past]).all() and np.isfinite(rec.hidden.values[:, ~past]).all()
+
+    class TwoHeads(torch.nn.Module):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, tokens):
+            return {"aux": torch.zeros(len(tokens)), "logits": self.inner(tokens)}
+
+    rec2 = record(TwoHeads(net), tokens, y, decision=lambda out: out["logits"])
+    assert list(rec2.node.values[:1]) == ["inner.lstm:l0.h0"]
+    with pytest.raises(Exception, match="decision="):
+        record(TwoHeads(net), tokens, y)
+
+
+def test_record_refuses_recurrent_modules_off_the_input_time_axis():
+    class Strided(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru, self.out = torch.nn.GRU(2, 3, batch_first=True), torch.nn.Linear(3, 2)
+
+        def forward(self, x):
+            return self.out(self.gru(x[:, ::2])[0][:, -1])  # steps every other input
+
+    from relaywidgets import InputError
+
+    with pytest.raises(InputError, match="ran over 3 step.*input has 6"):
+        record(Strided(), np.zeros((4, 6, 2), dtype=np.float32), [0, 1, 0, 1])
+    with pytest.raises(InputError, match="found no recurrent layer"):
+        record(torch.nn.Linear(3, 2), np.zeros((4, 6, 3), dtype=np.float32), [0, 1, 0, 1])

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Sequence, Union
 
 import numpy as np
 
-from ..contract import node_label
+from ..contract import NODE_LABEL, node_label
 from ..contract import parse_node_label as _parse_node_label
 from ..errors import KnockoutError
 from ..models.plan import KnockoutPlan
@@ -271,6 +271,17 @@ class Knockout:
             )
         if nonempty:
             ((lay, units),) = nonempty.items()
+            # Nodes of a wrapped model are named by submodule ("lstm:l0.h5"): keep the names, so that the
+            # knockout's labels are the recording's (its `layer` counts layers across submodules).
+            wanted = set(units)
+            labels = [
+                lab
+                for lab, node_layer, unit in zip(info["labels"], info["node_layers"], info["node_units"])
+                if node_layer == lay and unit in wanted
+            ]
+            matches = [NODE_LABEL.match(lab) for lab in labels]
+            if labels and all(m is not None and m.group("module") for m in matches):
+                return cls(labels, times=times, value=value, clamp_cell=clamp_cell, reference=reference)
         else:
             lay = int(layer) if layer is not None else min(info["layers"], default=0)
             units = []

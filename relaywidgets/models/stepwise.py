@@ -316,12 +316,12 @@ class StepwiseModel(nn.Module):
         self.decision = decision
         self.call = call
         if num_classes is None:
+            # A guess that every run checks against the decision's shape, with a message saying what to pass.
             linears = [m for m in module.modules() if isinstance(m, nn.Linear)]
-            if not linears or decision is not None:
+            if not linears:
                 raise InputError(
-                    "stepwise cannot tell how many classes the model decides between"
-                    + (" (a decision= callable may read any output)" if decision is not None else " (it has no nn.Linear)")
-                    + "; pass num_classes= to stepwise."
+                    "stepwise cannot tell how many classes the model decides between (it has no nn.Linear to "
+                    "read them from); pass num_classes= to stepwise."
                 )
             num_classes = linears[-1].out_features
         if not isinstance(num_classes, (int, np.integer)) or isinstance(num_classes, bool) or num_classes < 2:
@@ -575,8 +575,8 @@ def stepwise(
         ``call(module, x, lengths) -> output``: how to call the model on a batch. Default: ``module(x)``, or
         ``module(x, lengths)`` when lengths are given (``lengths`` is a CPU int64 tensor).
     num_classes : int, optional
-        Number of classes; default the ``out_features`` of the model's last ``nn.Linear`` (needed when
-        ``decision`` is given).
+        Number of classes; default the ``out_features`` of the model's last registered ``nn.Linear`` (every
+        run checks that the decision has this many logits).
     input_size : int, optional
         Features per step of float inputs, checked against X before running (default: not checked here; the
         recurrent layers still check their own inputs).
