@@ -66,6 +66,7 @@ def generic_path(
     t_full: float,
     tiebreak: np.ndarray,
     floor: float | None = None,
+    largest: bool = True,
 ) -> PathResult:
     """Greedy elimination with one estimator call per candidate (see :func:`._greedy.greedy_path`)."""
     order = np.full(n_nodes, -1, dtype=np.int64)
@@ -84,8 +85,7 @@ def generic_path(
             terms[n_nodes] = t_full
             return PathResult(order, terms, step)
         vals = np.array([terms_of.term(out, np.array(z + [int(a)], dtype=np.int64)) for a in live])
-        best = vals.max()
-        tied = live[vals >= best - TIE_TOL]
+        tied = live[vals >= vals.max() - TIE_TOL] if largest else live[vals <= vals.min() + TIE_TOL]
         pick = int(tied[np.lexsort((tied, tiebreak[tied]))[0]])
         order[step] = pick
         alive[pick] = False

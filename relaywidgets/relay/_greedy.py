@@ -103,6 +103,7 @@ def greedy_path(
     log2_levels: np.ndarray | None = None,
     log2_k_o: float = 0.0,
     floor: float | None = None,
+    largest: bool = True,
 ) -> PathResult:
     """Run the greedy elimination for one output variable.
 
@@ -124,14 +125,18 @@ def greedy_path(
     t_full : float
         T(N), the term with every node in the complement.
     tiebreak : ndarray, shape (node,)
-        Among tied candidates the one with the smallest value here is removed first (the
-        marginal information, so the least informative node goes first), then the lowest position.
+        Among tied candidates the one with the smallest value here is removed first (for
+        ``order="least-loss"`` the marginal information, so the least informative node goes
+        first; for ``"most-loss"`` its negative), then the lowest position.
     log2_levels : ndarray, shape (node,), optional
         log2 of each node's number of observed states (shrinkage only).
     log2_k_o : float
         log2 of the number of observed output states (shrinkage only).
     floor : float, optional
         Stop once I_R(R) = T(Z) - T(N) drops to this value or below (early stop).
+    largest : bool, default True
+        Remove the candidate whose removal leaves the largest relay information (``order="least-loss"``);
+        False removes the one leaving the smallest (``"most-loss"``).
 
     Returns
     -------
@@ -191,8 +196,10 @@ def greedy_path(
             )
             vals += h if i == 0 else -h
         cand = vals[live]
-        best = cand.max()
-        tied = live[cand >= best - TIE_TOL]
+        if largest:
+            tied = live[cand >= cand.max() - TIE_TOL]
+        else:
+            tied = live[cand <= cand.min() + TIE_TOL]
         if tied.size == 1:
             j = int(tied[0])
         else:

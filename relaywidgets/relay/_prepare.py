@@ -33,9 +33,13 @@ __all__ = [
     "warn_constant_outputs",
     "warn_undersampled",
     "SOURCES",
+    "VARIABLES",
+    "state_variable",
 ]
 
 SOURCES = ("input", "label")
+#: Recording variables a relay analysis can read: the hidden state h_t, or an LSTM's cell state c_t.
+VARIABLES = ("hidden", "cell")
 
 
 class ConstantOutputWarning(UserWarning):
@@ -273,3 +277,33 @@ def check_threshold(threshold: Any, owner: str) -> float:
 def check_source(source: Any, owner: str) -> str:
     return check_choice(source, "source", owner, SOURCES)
 
+
+
+def check_variable(variable: Any, owner: str) -> str:
+    return check_choice(variable, "variable", owner, VARIABLES)
+
+
+def state_variable(rec: xr.Dataset, variable: Any, node_pos: np.ndarray, time_pos: np.ndarray, owner: str) -> xr.DataArray:
+    """The activations analysed: ``rec[variable]`` at the selected nodes and steps, (node, time, sample).
+
+    ``"cell"`` needs an LSTM recording; in a model that mixes LSTM and other layers only the LSTM
+    layers' nodes have a cell state (the others are NaN throughout) and only they may be selected.
+    """
+    variable = check_variable(variable, owner)
+    if variable not in rec.data_vars:
+        arch = rec.attrs.get("arch", "unknown")
+        raise InputError(
+            f"The recording has no {variable!r} variable (arch {arch!r}): only LSTM recordings hold the cell "
+            f"state c_t. Pass variable='hidden', or record an LSTM."
+        )
+    data = rec[variable].isel(node=node_pos, time=time_pos)
+    if variable == "cell":
+        empty = np.isnan(np.asarray(data.values)).all(axis=(1, 2))
+        if empty.any():
+            labels = [str(v) for v in np.asarray(data["node"].values)[empty]]
+            raise InputError(
+                f"Node(s) {_preview(labels)} have no cell state (they belong to a layer that is not an LSTM), so "
+                f"variable='cell' cannot analyse them. Select the LSTM layers' nodes with nodes=..., or use "
+                "variable='hidden'."
+            )
+    return data

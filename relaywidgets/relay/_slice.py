@@ -18,7 +18,7 @@ from ..info.backends import NumpyBackend
 from ._counts import CountingEstimator
 from ._generic import GenericTerms, generic_path
 from ._greedy import TIE_TOL, PathResult, greedy_path, marginal_terms, pair_terms
-from .threshold import relay_cuts
+from .threshold import RelayRule, relay_cuts
 
 __all__ = ["SliceResult", "DiscreteSlice", "GenericSlice", "relay_cut", "p_value"]
 
@@ -40,6 +40,7 @@ class SliceResult:
     null_mean: float = np.nan
     p_value_relay: float = np.nan
     null_mean_relay: float = np.nan
+    null_critical: float = np.nan  # largest total not significant against its permutation null
 
 
 def relay_cut(curve: np.ndarray, total: float, threshold: float) -> int:
@@ -158,7 +159,7 @@ class DiscreteSlice:
         out: np.ndarray,
         n_out: int,
         *,
-        threshold: float,
+        rule: RelayRule,
         perms: np.ndarray | None,
         floor_from_null: bool,
     ) -> SliceResult:
@@ -199,10 +200,11 @@ class DiscreteSlice:
             label=self.label_ops,
             n_label=self.n_label,
             t_full=t_full,
-            tiebreak=marginal,
+            tiebreak=rule.tiebreak(marginal),
             log2_levels=l2 if self._alpha else None,
             log2_k_o=log2_k_o,
             floor=null_floor,
+            largest=rule.largest,
         )
         curve = path.terms - t_full
         res = SliceResult(path.order, curve, marginal, unique)
@@ -210,11 +212,13 @@ class DiscreteSlice:
             total = curve[0]
             res.p_value = p_value(null_total, total)
             res.null_mean = float(np.mean(null_total))
-            cut = relay_cut(curve, total, threshold)
-            if cut >= m:
+            res.null_critical = rule.critical(null_total)
+            cut = rule.cut(curve, res.null_critical)
+            relay = rule.relay_set(path.order, cut)
+            if relay.size == 0:
                 res.p_value_relay, res.null_mean_relay = 1.0, 0.0
             else:
-                z = np.sort(path.order[:cut])
+                z = np.setdiff1d(np.arange(m), relay)
                 if z.size:
                     gz, nz = joint_codes(self.codes[:, z])
                     gz = np.asarray(gz)
@@ -222,7 +226,12 @@ class DiscreteSlice:
                     gz, nz = np.zeros(n, np.int64), 1
                 t_z = self._null(gz, nz, o_perm, n_out, float(l2[z].sum()), log2_k_o)
                 null_relay = t_z - t_full_perm
-                res.p_value_relay = p_value(null_relay, curve[cut])
+                if rule.largest:
+                    observed = curve[cut]  # the kept set is on the path
+                else:  # the removed prefix is not: T(Z) of the rest, through the same counting
+                    identity = _permuted_indicators(out, n_out, np.arange(n)[None])
+                    observed = float(self._null(gz, nz, identity, n_out, float(l2[z].sum()), log2_k_o)[0]) - t_full
+                res.p_value_relay = p_value(null_relay, observed)
                 res.null_mean_relay = float(np.mean(null_relay))
         return res
 
@@ -307,7 +316,7 @@ class GenericSlice:
         out: np.ndarray,
         n_out: int,
         *,
-        threshold: float,
+        rule: RelayRule,
         perms: np.ndarray | None,
         floor_from_null: bool,
     ) -> SliceResult:
@@ -325,20 +334,25 @@ class GenericSlice:
                                    for p in perms]) - np.array([self.terms_of.term(out[p], every) for p in perms])
             if floor_from_null:
                 floor = float(np.mean(null_total))
-        path = generic_path(self.terms_of, out, m, t_full=t_full, tiebreak=marginal, floor=floor)
+        path = generic_path(
+            self.terms_of, out, m, t_full=t_full, tiebreak=rule.tiebreak(marginal), floor=floor, largest=rule.largest
+        )
         curve = path.terms - t_full
         res = SliceResult(path.order, curve, marginal, unique)
         if perms is not None:
             res.p_value = p_value(null_total, curve[0])
             res.null_mean = float(np.mean(null_total))
-            cut = relay_cut(curve, curve[0], threshold)
-            if cut >= m:
+            res.null_critical = rule.critical(null_total)
+            cut = rule.cut(curve, res.null_critical)
+            relay = rule.relay_set(path.order, cut)
+            if relay.size == 0:
                 res.p_value_relay, res.null_mean_relay = 1.0, 0.0
             else:
-                z = np.sort(path.order[:cut])
+                z = np.setdiff1d(every, relay)
                 null_relay = np.array(
                     [self.terms_of.term(out[p], z) - self.terms_of.term(out[p], every) for p in perms]
                 )
-                res.p_value_relay = p_value(null_relay, curve[cut])
+                observed = curve[cut] if rule.largest else self.terms_of.term(out, z) - t_full
+                res.p_value_relay = p_value(null_relay, observed)
                 res.null_mean_relay = float(np.mean(null_relay))
         return res

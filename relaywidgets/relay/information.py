@@ -29,6 +29,7 @@ def relay_information(
     discretizer: Any = "two-means",
     source: str = "input",
     among: Any = None,
+    variable: str = "hidden",
 ) -> float:
     """Relay information I_R of a node set R at one time step, for one concept, in bits.
 
@@ -52,6 +53,8 @@ def relay_information(
     source : {"input", "label"}, default "input"
     among : sequence of str or int, optional
         The node set N (default: every node); R must lie within it.
+    variable : {"hidden", "cell"}, default "hidden"
+        The recording variable: the hidden state, or an LSTM's cell state.
 
     Returns
     -------
@@ -82,7 +85,7 @@ def relay_information(
         raise InputError(f"The 'concept' parameter of {owner} takes one concept. Got {concept!r} instead.")
     (cname, cls), = prep.resolve_concepts(rec, concept, owner)
     est, fast = prep.resolve_estimator(estimator)
-    hidden = rec["hidden"].isel(node=universe, time=t_pos)
+    hidden = prep.state_variable(rec, variable, universe, t_pos, owner)
     discrete = est.kind == "discrete"
     codes = prep.state_codes(hidden, discretizer, owner) if discrete else None
     values = None if discrete else np.asarray(hidden.values)

@@ -25,7 +25,7 @@ def naive_conditional_entropy(out: np.ndarray, given: np.ndarray) -> float:
 
 
 def naive_relay_path(
-    codes: np.ndarray, out: np.ndarray, tiebreak: np.ndarray | None = None
+    codes: np.ndarray, out: np.ndarray, tiebreak: np.ndarray | None = None, order: str = "least-loss"
 ) -> tuple[np.ndarray, np.ndarray]:
     """Greedy elimination with plug-in entropies recomputed for every candidate subset.
 
@@ -35,7 +35,10 @@ def naive_relay_path(
     out : ndarray of int, shape (sample,)
     tiebreak : ndarray, shape (node,), optional
         Tied candidates (within 1e-9 bits): the smallest value here goes first, then the lowest
-        position (the fast search breaks ties by the marginal information).
+        position (the fast search breaks ties by the marginal information, or by its negative for
+        ``order="most-loss"``).
+    order : {"least-loss", "most-loss"}
+        Remove the candidate leaving the most relay information, or the least.
 
     Returns
     -------
@@ -52,8 +55,10 @@ def naive_relay_path(
     order, curve = [], [naive_conditional_entropy(out, codes[:, []]) - h_full]
     while rest:
         vals = np.array([naive_conditional_entropy(out, codes[:, z + [a]]) - h_full for a in rest])
-        best = vals.max()
-        tied = [a for a, v in zip(rest, vals) if v >= best - 1e-9]
+        if order == "most-loss":
+            tied = [a for a, v in zip(rest, vals) if v <= vals.min() + 1e-9]
+        else:
+            tied = [a for a, v in zip(rest, vals) if v >= vals.max() - 1e-9]
         pick = min(tied, key=lambda a: (tb[a], a))
         order.append(pick)
         curve.append(float(vals[rest.index(pick)]))

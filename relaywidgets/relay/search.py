@@ -15,7 +15,8 @@ from ..errors import InputError
 from ..info.validation import check_int
 from . import _prepare as prep
 from ..info.backends import NumpyBackend, get_backend
-from ._slice import DiscreteSlice, GenericSlice, SliceResult, relay_cut
+from ._slice import DiscreteSlice, GenericSlice, SliceResult
+from .threshold import RelayRule, check_order, check_rule, relay_members
 
 __all__ = ["find_relays", "RESULT_FORMAT"]
 
@@ -40,14 +41,21 @@ def find_relays(
     progress: bool = True,
     source: str = "input",
     early_stop: bool = False,
+    order: str = "least-loss",
+    rule: str = "fraction",
+    variable: str = "hidden",
 ) -> xr.Dataset:
     """Find the information relays of every concept at every time step.
 
     For each concept c and step t the greedy shrinking-subset search (METHOD.md) starts from all
-    nodes and repeatedly removes the node whose removal keeps the most relay information
-    ``I_R(R) = H(O_c | h_t[Z]) - H(O_c | h_t[N])`` (Z the removed nodes), recording the whole curve.
-    The relay set is the smallest set on that path holding ``threshold`` of the total
-    ``I_R(N)``; :func:`relays_at` re-derives it for another threshold without recomputing.
+    nodes and repeatedly removes one node, scoring every candidate by the relay information
+    ``I_R(R) = H(O_c | h_t[Z]) - H(O_c | h_t[N])`` left after its removal (Z the removed nodes),
+    and records the whole curve. With ``order="least-loss"`` (default) it removes the node whose
+    removal keeps the most, and the relay set is the smallest *kept* set on that path holding
+    ``threshold`` of the total ``I_R(N)``; with ``order="most-loss"`` it removes the node leaving
+    the least, and the relay set is the smallest *removed* prefix whose removal takes away
+    ``threshold`` of the total (docs/method.md). :func:`relays_at` re-derives the sets for another
+    threshold or rule without recomputing.
 
     Parameters
     ----------
@@ -68,7 +76,8 @@ def find_relays(
         Coarse-graining for discrete estimators (see :func:`relaywidgets.info.discretizers`), or a
         function mapping the ``hidden`` DataArray to int codes of the same shape.
     threshold : float in [0, 1], default 0.9
-        Fraction of the total relay information the relay set must keep.
+        Fraction of the total relay information the relay set must keep (least-loss) or whose
+        loss it must cause (most-loss), under ``rule="fraction"``.
     n_perm : int, default 100
         Permutations of the output for the null (0 skips the test: ``p_value`` is NaN and
         ``significant`` False).
@@ -95,6 +104,24 @@ def find_relays(
         of the total, needs ``n_perm > 0``); later curve values are NaN and the remaining nodes are
         ranked by marginal information. Searches always end early, exactly, when nothing is left
         to decide (see docs/method.md).
+    order : {"least-loss", "most-loss"}, default "least-loss"
+        ``"least-loss"``: remove first the node whose removal keeps the most relay information;
+        the kept nodes form the relay set (which nodes no other node can stand in for).
+        ``"most-loss"``: the literal reading of the 2023 paper's pseudo-code ("min(I_a)"): remove
+        first the node whose removal leaves the least; the removed nodes, in removal order, form
+        the relay set (which few nodes resolve the output). Ties: least-loss removes the node with
+        the smallest marginal information first, most-loss the one with the largest.
+    rule : {"fraction", "significance"}, default "fraction"
+        ``"fraction"``: the smallest set on the path with ``I_R >= threshold * I_R(N)``
+        (least-loss), or whose removal loses at least that much (most-loss).
+        ``"significance"``: the smallest set on the path whose relay information is not
+        significantly below the total: the information lost by the removed nodes (least-loss), or
+        left in the remaining nodes (most-loss), is not significant at ``alpha`` against the
+        permutation null of the total (at most ``null_critical``). Needs ``n_perm > 0``; see
+        docs/method.md.
+    variable : {"hidden", "cell"}, default "hidden"
+        The recording variable analysed: the hidden state h_t, or an LSTM's cell state c_t
+        (node labels stay the same; attribute ``variable`` says which).
 
     Returns
     -------
@@ -109,7 +136,10 @@ def find_relays(
           ``p_value_relay``, ``null_mean_relay`` (null of the relay set's I_R), ``significant``
           (concept, time);
         - ``curve`` (concept, time, step): I_R after each removal; ``removed`` (concept, time,
-          step): node position removed at that step (-1 at step 0).
+          step): node position removed at that step (-1 at step 0);
+        - ``null_critical`` (concept, time): the largest value not significant at ``alpha``
+          against the permutation null of the total (``significant`` is ``total >
+          null_critical``), which ``rule="significance"`` reads.
 
         Attributes record the parameters and the recording's attributes (clashing names get a
         ``recording_`` prefix).
@@ -138,6 +168,15 @@ def find_relays(
             raise InputError(f"The {name!r} parameter of {owner} must be a bool. Got {flag!r} instead.")
     if early_stop and n_perm == 0:
         raise InputError("early_stop=True stops at the null floor, which needs n_perm > 0; pass n_perm=100 or so.")
+    order = check_order(order, owner)
+    rule = check_rule(rule, owner)
+    if rule == "significance" and n_perm == 0:
+        raise InputError(
+            "rule='significance' compares relay sets with the permutation null of the total, which n_perm=0 "
+            "skips; set n_perm > 0 (e.g. n_perm=100), or use rule='fraction'."
+        )
+    variable = prep.check_variable(variable, owner)
+    spec = RelayRule(threshold, order, rule, alpha)
     node_pos = prep.resolve_nodes(rec, nodes, owner)
     time_pos = prep.resolve_times(rec, times, owner)
     concept_list = prep.resolve_concepts(rec, concepts, owner)
@@ -150,7 +189,7 @@ def find_relays(
     if len(node_pos) == 0:
         raise InputError(f"The 'nodes' parameter of {owner} selects no node; pass at least one.")
 
-    hidden = rec["hidden"].isel(node=node_pos, time=time_pos)
+    hidden = prep.state_variable(rec, variable, node_pos, time_pos, owner)
     discrete = est.kind == "discrete"
     codes = prep.state_codes(hidden, discretizer, owner) if discrete else None
     values = None if discrete else np.asarray(hidden.values)
@@ -207,8 +246,8 @@ def find_relays(
                     constant.setdefault(cname, []).append(t_label)
                     _store_constant(arrays, ci, ti, n, n_perm)
                 else:
-                    res = engine.analyse(out, n_out, threshold=threshold, perms=perms, floor_from_null=early_stop)
-                    _store(arrays, ci, ti, res, threshold, alpha, n_perm)
+                    res = engine.analyse(out, n_out, rule=spec, perms=perms, floor_from_null=early_stop)
+                    _store(arrays, ci, ti, res, spec, n_perm)
                 if bar is not None:
                     bar.update(1)
     finally:
@@ -226,6 +265,10 @@ def find_relays(
         "discretizer": (discretizer if isinstance(discretizer, str) else repr(discretizer)) if discrete else "",
         "threshold": threshold,
         "tested_threshold": threshold,
+        "order": order,
+        "rule": rule,
+        "tested_rule": rule,
+        "variable": variable,
         "alpha": alpha,
         "n_perm": n_perm,
         "seed": seed,
@@ -267,48 +310,56 @@ def _allocate(C: int, T: int, n: int) -> dict[str, np.ndarray]:
         "significant": np.zeros((C, T), dtype=bool),
         "curve": np.full((C, T, n + 1), np.nan),
         "removed": np.full((C, T, n + 1), -1, dtype=np.int64),
+        "null_critical": f2(),
     }
 
 
-def aggregated_scores(curve: np.ndarray, rank: np.ndarray) -> np.ndarray:
+def aggregated_scores(curve: np.ndarray, rank: np.ndarray, order: str = "least-loss") -> np.ndarray:
     """Aggregated relay score of every node from the path (METHOD.md), normalised to max 1.
 
-    The node removed at step ``r + 1`` (rank r) was in R at the start of steps 1 .. r + 1; its
-    score sums ``I_R(N) - I_R(after step i)`` over those steps. NaN curve values (after an early
-    stop) count as no loss.
+    Least-loss (the kept nodes are the relays): the node removed at step ``r + 1`` (rank r) was
+    in R at the start of steps 1 .. r + 1; its score sums the loss ``I_R(N) - I_R(after step i)``
+    over those steps, so nodes kept while information is lost score high. Most-loss (the removed
+    nodes are the relays), the mirror image: the score sums the relay information still held by
+    the nodes not yet removed, ``I_R(before step i)``, over the steps r + 1 .. n from the node's
+    own removal on, so nodes removed while much information remains score high. NaN curve values
+    (after an early stop) count as no loss (least-loss) and nothing left (most-loss).
     """
-    loss = np.nan_to_num(curve[0] - curve[1:], nan=0.0)  # loss after step i = 1..n
-    cum = np.cumsum(loss)
-    score = cum[rank]
+    if order == "least-loss":
+        loss = np.nan_to_num(curve[0] - curve[1:], nan=0.0)  # loss after step i = 1..n
+        score = np.cumsum(loss)[rank]
+    else:
+        held = np.nan_to_num(curve[:-1], nan=0.0)  # relay information before step i = 1..n
+        score = np.cumsum(held[::-1])[::-1][rank]
     top = score.max() if score.size else 0.0
     return score / top if top > _TINY else np.zeros_like(score)
 
 
-def _store(
-    arrays: dict[str, np.ndarray], ci: int, ti: int, res: SliceResult, threshold: float, alpha: float, n_perm: int
-) -> None:
+def _store(arrays: dict[str, np.ndarray], ci: int, ti: int, res: SliceResult, spec: RelayRule, n_perm: int) -> None:
     n = res.order.size
     rank = np.empty(n, dtype=np.int64)
     rank[res.order] = np.arange(n)
     curve = res.curve
     total = float(curve[0])
-    cut = relay_cut(curve, total, threshold)
+    cut = spec.cut(curve, res.null_critical)
+    members = relay_members(rank, np.asarray(cut), spec.order)
     arrays["curve"][ci, ti] = curve
     arrays["removed"][ci, ti, 1:] = res.order
     arrays["elimination_rank"][ci, ti] = rank
     arrays["contribution"][ci, ti] = curve[rank] - curve[rank + 1]
-    arrays["aggregated_score"][ci, ti] = aggregated_scores(curve, rank)
+    arrays["aggregated_score"][ci, ti] = aggregated_scores(curve, rank, spec.order)
     arrays["marginal_mi"][ci, ti] = res.marginal
     arrays["unique_relay"][ci, ti] = res.unique
     arrays["total"][ci, ti] = total
-    arrays["is_relay"][ci, ti] = rank >= cut
-    arrays["relay_size"][ci, ti] = n - cut
+    arrays["is_relay"][ci, ti] = members
+    arrays["relay_size"][ci, ti] = int(members.sum())
     if n_perm:
         arrays["p_value"][ci, ti] = res.p_value
         arrays["null_mean"][ci, ti] = res.null_mean
         arrays["p_value_relay"][ci, ti] = res.p_value_relay
         arrays["null_mean_relay"][ci, ti] = res.null_mean_relay
-        arrays["significant"][ci, ti] = res.p_value < alpha
+        arrays["null_critical"][ci, ti] = res.null_critical
+        arrays["significant"][ci, ti] = res.p_value < spec.alpha
 
 
 def _store_constant(arrays: dict[str, np.ndarray], ci: int, ti: int, n: int, n_perm: int) -> None:
@@ -324,6 +375,7 @@ def _store_constant(arrays: dict[str, np.ndarray], ci: int, ti: int, n: int, n_p
         arrays["null_mean"][ci, ti] = 0.0
         arrays["p_value_relay"][ci, ti] = 1.0
         arrays["null_mean_relay"][ci, ti] = 0.0
+        arrays["null_critical"][ci, ti] = 0.0
 
 
 _DESCRIPTIONS = {
@@ -342,6 +394,7 @@ _DESCRIPTIONS = {
     "significant": ("p_value < alpha", ""),
     "curve": ("relay information I_R after `step` removals", "bit"),
     "removed": ("node position removed at this step (-1 at step 0)", ""),
+    "null_critical": ("largest value not significant at alpha against the permutation null of the total", "bit"),
 }
 
 
