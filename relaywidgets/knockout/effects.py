@@ -17,6 +17,8 @@ from ._stacked import StackedRunner
 
 __all__ = ["effect_map", "unit_effects"]
 
+# Unit-window-sample values held back before their bootstrap bounds are computed in one product (~32 MB).
+_BOOT_BUFFER = 2**22
 _VARIABLES = {
     "accuracy_drop": ("drop in accuracy (recall) of the concept's samples", "fraction"),
     "margin_drop": ("drop in the mean true-class logit margin of the concept's samples", "logit"),
@@ -222,6 +224,28 @@ def _effects(
     base_margin = runner.base_margin
     eye = np.eye(n_nodes, dtype=bool)
     q = [(1 - ci) / 2 * 100, (1 + ci) / 2 * 100]
+    pending: list[tuple[int, np.ndarray, np.ndarray]] = []
+
+    def flush() -> None:
+        """Bootstrap bounds of the pending windows: one large matrix product per concept, not one per window."""
+        if not pending:
+            return
+        ws = [w for w, _, _ in pending]
+        for ci_, rows in enumerate(concept_rows):
+            if rows.size == 0:
+                continue
+            delta = np.concatenate(
+                [base_correct[rows] - np.concatenate([c[:, rows] for _, c, _ in pending])]
+                + [base_margin[rows] - np.concatenate([m[:, rows] for _, _, m in pending])]
+            )  # (2 * windows * node, row): accuracy rows first, then margin rows
+            boot = weights[ci_] @ delta.T  # (n_boot, ...): one mean per resample, unit and window
+            low, high = np.percentile(boot, q, axis=0)
+            shape = (2, len(ws), n_nodes)
+            for v, key in enumerate(_VARIABLES):
+                out[f"{key}_low"][ci_][:, ws] = low.reshape(shape)[v].T
+                out[f"{key}_high"][ci_][:, ws] = high.reshape(shape)[v].T
+        pending.clear()
+
     for w, steps in enumerate(tqdm(windows, desc=owner, disable=not progress, leave=False)):
         correct, margin = runner.score(runner.logits(eye, steps), np.arange(runner.n_samples))
         for ci_, rows in enumerate(concept_rows):
@@ -232,13 +256,11 @@ def _effects(
             base_acc = base_correct[rows].sum() / n
             out["accuracy_drop"][ci_, :, w] = base_acc - correct[:, rows].sum(axis=1) / n
             out["margin_drop"][ci_, :, w] = base_margin[rows].mean() - margin[:, rows].mean(axis=1)
-            if n_boot:
-                for key, delta in (("accuracy_drop", base_correct[rows] - correct[:, rows]),
-                                   ("margin_drop", base_margin[rows] - margin[:, rows])):
-                    boot = weights[ci_] @ delta.T  # (n_boot, node): one mean per resample and unit
-                    low, high = np.percentile(boot, q, axis=0)
-                    out[f"{key}_low"][ci_, :, w] = low
-                    out[f"{key}_high"][ci_, :, w] = high
+        if n_boot:
+            pending.append((w, correct.astype(np.float64), margin))
+            if len(pending) * n_nodes * runner.n_samples >= _BOOT_BUFFER:
+                flush()
+    flush()
     base = {"baseline_accuracy": [], "baseline_margin": [], "support": []}
     for rows in concept_rows:
         base["baseline_accuracy"].append(base_correct[rows].sum() / rows.size if rows.size else np.nan)

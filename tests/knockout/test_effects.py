@@ -134,3 +134,26 @@ def test_bad_input_names_the_problem():
         unit_effects(model, X, y, ci=1.5, progress=False)
     with pytest.raises(KnockoutError, match="outside the sequence"):
         unit_effects(model, X, y, times=[9], progress=False)
+
+
+def test_bootstrap_bounds_equal_a_hand_computed_percentile_interval():
+    from relaywidgets.knockout.effects import bootstrap_weights
+
+    X, y = make_task("delayed-cue", n_samples=60, seq_len=4, seed=0)
+    model = RecurrentClassifier("gru", 4, 5, 4, device="cpu", seed=1)
+    effects = effect_map(model, X, y, n_boot=50, seed=7, progress=False)
+    # The same resamples, drawn in the same order: one weight matrix per concept (classes, then "all").
+    rng = np.random.default_rng(7)
+    rows = [np.flatnonzero(y == c) for c in range(4)] + [np.arange(60)]
+    weights = [bootstrap_weights(len(r), 50, rng) for r in rows]
+    intact = evaluate(model, X, y)
+    for unit, t in [(0, 0), (3, 2), (4, 3)]:
+        out = evaluate(model, X, y, knockout=Knockout([unit], times=[t]))
+        d_acc = (intact.prediction.values == y).astype(float) - (out.prediction.values == y)
+        d_margin = _margins(intact) - _margins(out)
+        for c in range(5):
+            cell = effects.isel(concept=c).sel(node=f"l0.h{unit}", time=t)
+            for key, delta in (("accuracy_drop", d_acc), ("margin_drop", d_margin)):
+                low, high = np.percentile(weights[c] @ delta[rows[c]], [2.5, 97.5])
+                assert float(cell[f"{key}_low"]) == pytest.approx(low, abs=1e-5)
+                assert float(cell[f"{key}_high"]) == pytest.approx(high, abs=1e-5)
