@@ -52,16 +52,17 @@ def naive_relay_path(
     h_full = naive_conditional_entropy(out, codes)
     z: list[int] = []
     rest = list(range(n))
-    order, curve = [], [naive_conditional_entropy(out, codes[:, []]) - h_full]
+    most = order == "most-loss"
+    removed, curve = [], [naive_conditional_entropy(out, codes[:, []]) - h_full]
     while rest:
         vals = np.array([naive_conditional_entropy(out, codes[:, z + [a]]) - h_full for a in rest])
-        if order == "most-loss":
+        if most:
             tied = [a for a, v in zip(rest, vals) if v <= vals.min() + 1e-9]
         else:
             tied = [a for a, v in zip(rest, vals) if v >= vals.max() - 1e-9]
         pick = min(tied, key=lambda a: (tb[a], a))
-        order.append(pick)
+        removed.append(pick)
         curve.append(float(vals[rest.index(pick)]))
         rest.remove(pick)
         z.append(pick)
-    return np.asarray(order, dtype=np.int64), np.asarray(curve)
+    return np.asarray(removed, dtype=np.int64), np.asarray(curve)

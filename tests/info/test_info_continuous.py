@@ -153,3 +153,34 @@ def test_ksg_k_is_configurable():
     x, y = _gaussian_pair(rng, 0.6, 8000)
     for k in (1, 5, 10):
         assert get_estimator("ksg", k=k).mutual_information(x, y) == pytest.approx(_analytic(0.6), abs=0.05)
+
+
+@pytest.mark.parametrize("n_classes", [2, 4])
+def test_gcmi_against_a_discrete_variable_never_exceeds_its_entropy(n_classes):
+    # Classes on nearly flat, differently oriented sheets in 12 dimensions: each class's covariance is
+    # almost singular. A single Gaussian for H(X) minus class Gaussians (the Gaussian-model form)
+    # credits Y with many bits here; the mixture form is bounded by H(Y), and the classes are separable.
+    rng = np.random.default_rng(5)
+    n, d = 3000, 12
+    y = rng.integers(0, n_classes, n)
+    x = rng.standard_normal((n, d)) * 1e-3
+    for c in range(n_classes):
+        idx = np.flatnonzero(y == c)
+        basis = np.linalg.qr(rng.standard_normal((d, 2)))[0]
+        x[idx] += rng.standard_normal((idx.size, 2)) @ basis.T + 4.0 * rng.standard_normal(d)
+    h_y = entropy(y)
+    mi = mutual_information(x, y, estimator="gcmi")
+    assert 0.9 * h_y <= mi <= h_y + 1e-9
+    h_cond = conditional_entropy(y, x, estimator="gcmi")
+    assert -1e-9 <= h_cond <= 0.1 * h_y
+    # Given a continuous variable, by the chain rule I(X; Y | W) = I(Y; X, W) - I(Y; W) <= H(Y) too.
+    w = rng.standard_normal((n, 2))
+    assert conditional_mutual_information(x, y, w, estimator="gcmi") <= h_y + 1e-9
+
+
+def test_gcmi_against_a_discrete_variable_is_invariant_to_monotone_transforms():
+    rng = np.random.default_rng(6)
+    y = rng.integers(0, 3, 4000)
+    x = y[:, None] + rng.standard_normal((4000, 2))
+    base = mutual_information(x, y, estimator="gcmi")
+    assert mutual_information(np.exp(x), y, estimator="gcmi") == pytest.approx(base, abs=1e-12)

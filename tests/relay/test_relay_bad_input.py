@@ -92,6 +92,11 @@ def test_more_joint_states_than_samples_warns_with_numbers():
         (dict(early_stop=True), "early_stop=True stops at the null floor, which needs n_perm > 0"),
         (dict(nodes=[]), "selects no node"),
         (dict(concepts=[1, 1]), "lists a concept twice"),
+        (dict(order="min"), "The 'order' parameter of find_relays must be one of 'least-loss', 'most-loss'. Got 'min'"),
+        (dict(rule="pvalue"), "The 'rule' parameter of find_relays must be one of 'fraction', 'significance'."),
+        (dict(variable="gates"), "The 'variable' parameter of find_relays must be one of 'hidden', 'cell'."),
+        (dict(rule="significance"), "rule='significance' compares relay sets with the permutation null"),
+        (dict(variable="cell"), "The recording has no 'cell' variable"),
     ],
 )
 def test_parameter_errors(rec, kwargs, message):
@@ -106,3 +111,25 @@ def test_relays_at_rejects_bad_input(rec):
         relays_at(res, -0.1)
     with pytest.raises(InputError, match="find_relays"):
         relays_at(rec, 0.5)
+
+
+def test_significance_rule_without_a_null_says_to_set_n_perm(rec):
+    with pytest.raises(InputError, match=r"set n_perm > 0 \(e.g. n_perm=100\)"):
+        find_relays(rec, rule="significance", **KW)
+    res = find_relays(rec, **KW)  # n_perm=0: no null stored
+    with pytest.raises(InputError, match=r"Rerun find_relays\(\.\.\., n_perm=100\)"):
+        relays_at(res, rule="significance")
+    with pytest.raises(InputError, match="'rule' parameter of relays_at must be one of"):
+        relays_at(res, rule="bonferroni")
+
+
+def test_cell_variable_errors(rec):
+    with pytest.raises(InputError, match="only LSTM recordings hold the cell state"):
+        relay_information(rec, [0], time=0, concept=1, variable="cell")
+    # A model mixing an LSTM with another layer: the other layer's nodes have no cell state (NaN).
+    lstm = rec.assign(cell=rec["hidden"].copy())
+    lstm["cell"].values[2:] = np.nan
+    with pytest.raises(InputError, match=r"Node\(s\) \['l0.h2', 'l0.h3'\] .*have no cell state"):
+        find_relays(lstm, variable="cell", **KW)
+    ok = find_relays(lstm, variable="cell", nodes=[0, 1], **KW)
+    assert ok.attrs["variable"] == "cell"
