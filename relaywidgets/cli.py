@@ -9,7 +9,6 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-import numpy as np
 
 __all__ = ["main", "run_demo"]
 

@@ -9,13 +9,13 @@
 
 from __future__ import annotations
 
-import numbers
 import re
 from typing import Any, Sequence
 
 import numpy as np
 import xarray as xr
 
+from ._validation import is_int
 from .errors import InputError, RecordingError, RelaywidgetsError
 
 __all__ = [
@@ -314,10 +314,6 @@ def concept_names(rec: xr.Dataset) -> list[str]:
     return [f"class {i}" for i in range(n)]
 
 
-def _is_int(x: Any) -> bool:
-    return isinstance(x, numbers.Integral) and not isinstance(x, (bool, np.bool_))
-
-
 def concept_classes(result: xr.Dataset) -> list[int | None]:
     """Class index of every concept of a relay result: -1 for ``"all"``, None where it cannot be told.
 
@@ -339,7 +335,7 @@ def concept_classes(result: xr.Dataset) -> list[int | None]:
         value = value.item() if hasattr(value, "item") else value
         text = str(value)
         match = re.fullmatch(r"(?:class )?(\d+)", text)
-        if _is_int(value):
+        if is_int(value):
             out.append(int(value))
         elif text == "all":
             out.append(-1)
@@ -361,7 +357,7 @@ def _match_concept(labels: list[str], classes: Sequence[int | None], concept: An
     if isinstance(concept, (str, np.str_)):
         text = str(concept)
         return labels.index(text) if text in labels else None
-    if _is_int(concept):
+    if is_int(concept):
         return list(classes).index(int(concept)) if int(concept) in classes else None
     return None
 
@@ -429,7 +425,7 @@ def resolve_concept(
             f"Concept {str(concept)!r} is not a class of the recording. Use a class index 0 .. {n - 1}, a "
             f"class name from [{shown}] ({n} in all), or 'all' for the whole decision."
         )
-    if _is_int(concept):
+    if is_int(concept):
         raise error(
             f"Concept {int(concept)} is not a class of the recording; its classes are 0 .. {n - 1} "
             "(or use 'all' for the whole decision)."

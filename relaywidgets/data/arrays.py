@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
 
-from .._validation import as_numpy, check_inputs
+from .._validation import as_numpy, check_inputs, is_int, is_real
 from ..errors import InputError
 from .dataset import TimeSeriesDataset, apply_znorm, encode_labels, fit_znorm
 
@@ -140,14 +139,13 @@ def from_arrays(
     (('run', 'walk'), (6,), (6,))
     """
     if (
-        isinstance(test_fraction, bool)
-        or not isinstance(test_fraction, numbers.Real)
+        not is_real(test_fraction)
         or not 0.0 < float(test_fraction) < 1.0
     ):
         raise InputError(
             f"The 'test_fraction' parameter of {_OWNER} must be a float in (0, 1). Got {test_fraction!r} instead."
         )
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+    if not is_int(seed) or seed < 0:
         raise InputError(f"The 'seed' parameter of {_OWNER} must be an int in [0, inf). Got {seed!r} instead.")
     if not isinstance(normalize, (bool, np.bool_)):
         raise InputError(f"The 'normalize' parameter of {_OWNER} must be a bool. Got {normalize!r} instead.")

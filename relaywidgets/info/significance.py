@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from .._validation import is_int
 from ..errors import InputError
 from . import functions
 from .validation import UndersamplingWarning, check_float, check_int
@@ -166,10 +167,10 @@ def permutation_test(
     probs = [check_float(q, "quantiles", "permutation_test", 0.0, 1.0) for q in quantiles]
     if permute == "first":
         which = [0]
-    elif isinstance(permute, (int, np.integer)) and not isinstance(permute, bool):
+    elif is_int(permute):
         which = [int(permute)]
     elif isinstance(permute, Sequence) and not isinstance(permute, str) and all(
-        isinstance(i, (int, np.integer)) and not isinstance(i, bool) for i in permute
+        is_int(i) for i in permute
     ) and len(permute) > 0:
         which = [int(i) for i in permute]
     else:

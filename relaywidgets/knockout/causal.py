@@ -9,6 +9,7 @@ import numpy as np
 import torch
 import xarray as xr
 
+from .._validation import is_int
 from ..errors import InputError, KnockoutError
 from ..metrics import class_accuracy
 from ..models.protocol import RecurrentModel, check_model_inputs, knockout_shape, layer_sizes
@@ -111,7 +112,7 @@ def relay_knockout_test(
     Xn, yn, ln = check_model_inputs(model, X, y, lengths)
     if yn is None:
         raise InputError("relay_knockout_test() needs the true classes y to measure accuracy drops.")
-    if not isinstance(n_random, (int, np.integer)) or isinstance(n_random, bool) or n_random < 1:
+    if not is_int(n_random) or n_random < 1:
         raise InputError(
             f"The 'n_random' parameter of relay_knockout_test must be an int in [1, inf). Got {n_random!r} instead."
         )

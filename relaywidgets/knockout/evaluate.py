@@ -9,6 +9,7 @@ import numpy as np
 import torch
 import xarray as xr
 
+from .._validation import is_int
 from ..errors import InputError, KnockoutError
 from ..metrics import class_accuracy, confusion_matrix
 from ..models import resolve_device
@@ -106,7 +107,7 @@ def check_batch_size(batch_size: Any, owner: str) -> int | None:
     """Validate an optional positive batch size."""
     if batch_size is None:
         return None
-    if not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool) or batch_size < 1:
+    if not is_int(batch_size) or batch_size < 1:
         raise InputError(
             f"The 'batch_size' parameter of {owner} must be None or an int in [1, inf). Got {batch_size!r} instead."
         )

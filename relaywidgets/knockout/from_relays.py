@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from .._validation import is_int
 from ..contract import check_relays, concept_classes, resolve_concept
 from ..contract import parse_node_label as _parse_node_label
 from ..errors import KnockoutError
@@ -61,7 +62,7 @@ def relay_units(
         requested = [time] if isinstance(time, (int, np.integer)) else list(time)
         t_pos = []
         for t in requested:
-            if not isinstance(t, (int, np.integer)) or isinstance(t, bool):
+            if not is_int(t):
                 raise KnockoutError(f"The 'time' parameter must be an int, a list of ints or None. Got {t!r} instead.")
             if int(t) in time_values:
                 t_pos.append(time_values.index(int(t)))

@@ -13,6 +13,7 @@ from typing import Any, Callable, Iterable
 import numpy as np
 import torch
 
+from .._validation import is_int
 from ..errors import InputError, KnockoutError
 from ..metrics import class_accuracy
 from ..models.plan import compile_knockouts
@@ -294,7 +295,7 @@ class KnockoutSession:
     # ------------------------------------------------------------------ internals
     def _index(self, node: Any) -> int:
         n_nodes = len(self.node_labels)
-        if isinstance(node, (int, np.integer)) and not isinstance(node, bool):
+        if is_int(node):
             if not 0 <= int(node) < n_nodes:
                 raise KnockoutError(
                     f"Node index {int(node)} is out of range; the model has {n_nodes} nodes (0 .. {n_nodes - 1}, "

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Sequence, Union
 
 import numpy as np
 
+from .._validation import is_int, is_real
 from ..contract import NODE_LABEL, node_label
 from ..contract import parse_node_label as _parse_node_label
 from ..errors import KnockoutError
@@ -120,7 +121,7 @@ class Knockout:
                 label_layers.add(lay)
                 label_modules.add(mod)
                 units.append(unit)
-            elif isinstance(item, (int, np.integer)) and not isinstance(item, bool):
+            elif is_int(item):
                 if item < 0:
                     raise KnockoutError(f"Knockout node indices must be >= 0; got {int(item)}.")
                 units.append(int(item))
@@ -169,7 +170,7 @@ class Knockout:
                     f"Knockout value {value!r} needs a reference recording to take it from: "
                     f"Knockout(..., value={value!r}, reference=relaywidgets.record(model, X, y))."
                 )
-        elif isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        elif is_real(value):
             if not np.isfinite(value):
                 raise KnockoutError(f"Knockout value must be finite; got {value!r}.")
             value = float(value)
@@ -253,7 +254,7 @@ class Knockout:
             relays, concept, time, significant_only=significant_only, owner="Knockout.from_relays"
         )
         if layer is not None:
-            if not isinstance(layer, (int, np.integer)) or isinstance(layer, bool) or layer < 0:
+            if not is_int(layer) or layer < 0:
                 raise KnockoutError(
                     f"The 'layer' parameter of Knockout.from_relays must be an int >= 0. Got {layer!r} instead."
                 )
@@ -335,7 +336,7 @@ class Knockout:
             raise KnockoutError(
                 "Knockout.random_like needs the layer's size to draw from: pass hidden_size=model.hidden_size."
             )
-        if not isinstance(hidden_size, (int, np.integer)) or isinstance(hidden_size, bool) or hidden_size < 1:
+        if not is_int(hidden_size) or hidden_size < 1:
             raise KnockoutError(
                 "The 'hidden_size' parameter of Knockout.random_like must be an int in [1, inf). "
                 f"Got {hidden_size!r} instead."

@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol, Sequence, runtime_checkable
 
-import numpy as np
 import torch
 
+from .._validation import is_int
 from ..errors import KnockoutError
 
 __all__ = ["KnockoutPlan", "Compilable", "compile_knockouts", "stack_knockouts"]
@@ -243,7 +243,7 @@ def stack_knockouts(
     import warnings
 
     n_sets = len(knockout_sets)
-    if not isinstance(repeats, (int, np.integer)) or isinstance(repeats, bool) or repeats < 1:
+    if not is_int(repeats) or repeats < 1:
         raise KnockoutError(
             f"The 'repeats' parameter of stack_knockouts must be an int in [1, inf). Got {repeats!r} instead."
         )

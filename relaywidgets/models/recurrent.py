@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .._validation import check_inputs, check_lengths, check_sequence_shape
+from .._validation import check_inputs, check_lengths, check_sequence_shape, is_int
 from ..errors import InputError
 from ..contract import node_label
 from .device import resolve_device
@@ -106,7 +106,7 @@ class RecurrentClassifier(nn.Module):
             ("num_classes", num_classes, 2),
             ("num_layers", num_layers, 1),
         ):
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
+            if not is_int(value) or value < low:
                 raise InputError(
                     f"The {name!r} parameter of RecurrentClassifier must be an int in [{low}, inf). Got {value!r} instead."
                 )

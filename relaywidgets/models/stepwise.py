@@ -18,7 +18,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
 
-from .._validation import as_numpy, check_inputs, check_lengths, first_bad_positions
+from .._validation import as_numpy, check_inputs, check_lengths, first_bad_positions, is_int
 from ..contract import node_label
 from ..errors import InputError, RelaywidgetsError
 from .plan import compile_knockouts
@@ -85,7 +85,7 @@ class _Stepped:
                 f"{where} expects {self.input_size} feature(s) per step but its input has {x.shape[-1]}; "
                 "check the feature size of X (or of the layer feeding it)."
             )
-        steps, batch = x.shape[0], x.shape[1]
+        batch = x.shape[1]
         h0, c0 = self._initial_states(hx, batch, unbatched, where)
         if ctx is not None:
             calls = ctx.calls.get(self._relay_path, 0)
@@ -188,7 +188,7 @@ def _pack_like(output: torch.Tensor, template: PackedSequence) -> PackedSequence
     order = template.sorted_indices
     if order is not None:
         output = output.index_select(1, order.to(output.device))
-    steps, batch = output.shape[0], output.shape[1]
+    batch = output.shape[1]
     valid = torch.arange(batch)[None, :] < batch_sizes[:, None]  # (time, sorted position)
     data = output[valid.to(output.device)]
     return PackedSequence(data, batch_sizes, template.sorted_indices, template.unsorted_indices)
@@ -324,10 +324,10 @@ class StepwiseModel(nn.Module):
                     "read them from); pass num_classes= to stepwise."
                 )
             num_classes = linears[-1].out_features
-        if not isinstance(num_classes, (int, np.integer)) or isinstance(num_classes, bool) or num_classes < 2:
+        if not is_int(num_classes) or num_classes < 2:
             raise InputError(f"The 'num_classes' parameter of stepwise must be an int in [2, inf). Got {num_classes!r} instead.")
         if input_size is not None and (
-            not isinstance(input_size, (int, np.integer)) or isinstance(input_size, bool) or input_size < 1
+            not is_int(input_size) or input_size < 1
         ):
             raise InputError(f"The 'input_size' parameter of stepwise must be None or an int in [1, inf). Got {input_size!r} instead.")
         self.num_classes = int(num_classes)

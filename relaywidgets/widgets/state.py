@@ -12,7 +12,6 @@ traitlets needs every validator and observer of a trait on the class that declar
 from __future__ import annotations
 
 import contextlib
-import numbers
 import threading
 import time as _time
 from typing import Any, Iterator, Sequence
@@ -22,6 +21,7 @@ import xarray as xr
 from traitlets import Any as AnyTrait
 from traitlets import Bool, Dict, Float, HasTraits, Instance, Int, TraitError, Tuple, Unicode, observe, validate
 
+from .._validation import is_int, is_real
 from ..contract import check_relays, concept_title
 from ..errors import InputError
 
@@ -526,7 +526,7 @@ class ExplorerState(HasTraits):
         attrs = relays.attrs
         for name in ("estimator", "discretizer", "threshold", "alpha"):
             value = attrs.get(name)
-            if isinstance(value, numbers.Real) and not isinstance(value, bool):
+            if is_real(value):
                 value = float(value)
             elif not (isinstance(value, str) and value):
                 continue
@@ -648,7 +648,7 @@ class ExplorerState(HasTraits):
             self.random_seed = seed + 1
         rng = np.random.default_rng(seed)
         if size is not None:
-            if isinstance(size, bool) or not isinstance(size, numbers.Integral) or not 0 <= size <= len(labels):
+            if not is_int(size) or not 0 <= size <= len(labels):
                 raise self._fail("size", f"an int in [0, {len(labels)}]", size)
             chosen = [str(v) for v in rng.choice(labels, size=int(size), replace=False)]
         else:

@@ -9,6 +9,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 from scipy.special import digamma
 
+from ..._validation import is_int
 from ...errors import InputError
 from ..validation import check_float, check_int
 from .base import ContinuousEstimator
@@ -86,7 +87,7 @@ class KSGEstimator(ContinuousEstimator):
         check_float(self.noise, "noise", "KSG", 0.0)
         check_int(self.seed, "seed", "KSG", 0)
         n_jobs = self.n_jobs
-        if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs == 0 or n_jobs < -1:
+        if not is_int(n_jobs) or n_jobs == 0 or n_jobs < -1:
             raise InputError(
                 f"The 'n_jobs' parameter of KSG must be -1 or an int in [1, inf). Got {self.n_jobs!r} instead."
             )
