@@ -283,7 +283,9 @@ def check_variable(variable: Any, owner: str) -> str:
     return check_choice(variable, "variable", owner, VARIABLES)
 
 
-def state_variable(rec: xr.Dataset, variable: Any, node_pos: np.ndarray, time_pos: np.ndarray, owner: str) -> xr.DataArray:
+def state_variable(
+    rec: xr.Dataset, variable: Any, node_pos: np.ndarray, time_pos: np.ndarray, owner: str
+) -> xr.DataArray:
     """The activations analysed: ``rec[variable]`` at the selected nodes and steps, (node, time, sample).
 
     ``"cell"`` needs an LSTM recording; in a model that mixes LSTM and other layers only the LSTM

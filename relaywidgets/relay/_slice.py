@@ -18,9 +18,9 @@ from ..info.backends import NumpyBackend
 from ._counts import CountingEstimator
 from ._generic import GenericTerms, generic_path
 from ._greedy import TIE_TOL, PathResult, greedy_path, marginal_terms, pair_terms
-from .threshold import RelayRule, relay_cuts
+from .threshold import RelayRule
 
-__all__ = ["SliceResult", "DiscreteSlice", "GenericSlice", "relay_cut", "p_value"]
+__all__ = ["SliceResult", "DiscreteSlice", "GenericSlice", "p_value"]
 
 # Rows of codes hash into one integer with fixed random odd 64-bit weights (collisions: ~N^2 / 2^64).
 _HASH_SEED = 20230222
@@ -41,11 +41,6 @@ class SliceResult:
     p_value_relay: float = np.nan
     null_mean_relay: float = np.nan
     null_critical: float = np.nan  # largest total not significant against its permutation null
-
-
-def relay_cut(curve: np.ndarray, total: float, threshold: float) -> int:
-    """Number of removals s* that leaves the smallest relay set with I_R >= threshold * total."""
-    return int(relay_cuts(np.asarray(curve)[None], np.asarray([total]), threshold)[0])
 
 
 def p_value(null: np.ndarray, observed: float) -> float:

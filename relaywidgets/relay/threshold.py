@@ -10,7 +10,7 @@ import numpy as np
 import xarray as xr
 
 from ..errors import InputError
-from ..info.validation import check_choice, check_float
+from ..info.validation import check_choice
 from ._greedy import TIE_TOL
 from ._prepare import check_threshold
 
@@ -183,7 +183,8 @@ class RelayRule:
         """s* of one path (``critical``: :meth:`critical` of the null of its total)."""
         curve = np.asarray(curve, dtype=np.float64)
         crit = None if self.rule == "fraction" else np.asarray([critical])
-        return int(relay_cuts(curve[None], curve[:1], self.threshold, order=self.order, rule=self.rule, critical=crit)[0])
+        cuts = relay_cuts(curve[None], curve[:1], self.threshold, order=self.order, rule=self.rule, critical=crit)
+        return int(cuts[0])
 
     def relay_set(self, removal_order: np.ndarray, cut: int) -> np.ndarray:
         """Node positions of the relay set, given the removal order and the cut."""

@@ -216,7 +216,9 @@ def _rec():
 
 
 @pytest.mark.parametrize("order", ["least-loss", "most-loss"])
-@pytest.mark.parametrize("threshold, rule", [(0.3, "fraction"), (0.75, "fraction"), (1.0, "fraction"), (0.9, "significance")])
+@pytest.mark.parametrize(
+    "threshold, rule", [(0.3, "fraction"), (0.75, "fraction"), (1.0, "fraction"), (0.9, "significance")]
+)
 def test_relays_at_equals_a_fresh_search_for_every_order_and_rule(order, threshold, rule):
     rec = _rec()
     base = find_relays(rec, n_perm=30, order=order, **KW)
