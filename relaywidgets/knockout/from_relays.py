@@ -9,11 +9,11 @@ import numpy as np
 import xarray as xr
 
 from .._validation import is_int
-from ..contract import check_relays, concept_classes, resolve_concept
+from ..contract import NODE_LABEL, check_relays, concept_classes, resolve_concept
 from ..contract import parse_node_label as _parse_node_label
 from ..errors import KnockoutError
 
-__all__ = ["relay_units"]
+__all__ = ["relay_units", "relay_set_units"]
 
 
 def relay_units(
@@ -121,3 +121,54 @@ def relay_units(
     return by_layer, info
 
 
+def relay_set_units(
+    relays: xr.Dataset,
+    concept: Any,
+    time: Any,
+    layer: Any,
+    *,
+    significant_only: bool,
+    owner: str,
+) -> tuple[list[int] | list[str], int | None, str | None]:
+    """The relay set of one concept as Knockout arguments: (units, layer, None), or (labels, None, None) for the
+    submodule-named nodes of a wrapped model, whose labels carry layer and submodule."""
+    by_layer, info = relay_units(relays, concept, time, significant_only=significant_only, owner=owner)
+    if layer is not None:
+        if not is_int(layer) or layer < 0:
+            raise KnockoutError(
+                f"The 'layer' parameter of {owner} must be an int >= 0. Got {layer!r} instead."
+            )
+        if int(layer) not in info["layers"]:
+            raise KnockoutError(
+                f"The relays hold nodes of layer(s) {sorted(info['layers'])} only; got layer={layer}."
+            )
+        by_layer = {int(layer): by_layer.get(int(layer), [])}
+    nonempty = {lay: units for lay, units in by_layer.items() if units}
+    if len(nonempty) > 1:
+        raise KnockoutError(
+            f"The relay set of concept {info['concept']!r} spans layers {sorted(nonempty)}, but one Knockout "
+            "acts on one layer. Pass layer=... to pick one, or build one Knockout per layer "
+            "(a list of Knockouts combines)."
+        )
+    if nonempty:
+        ((lay, units),) = nonempty.items()
+        # Nodes of a wrapped model are named by submodule ("lstm:l0.h5"): keep the names, so that the
+        # knockout's labels are the recording's (its `layer` counts layers across submodules).
+        wanted = set(units)
+        labels = [
+            lab
+            for lab, node_layer, unit in zip(info["labels"], info["node_layers"], info["node_units"])
+            if node_layer == lay and unit in wanted
+        ]
+        matches = [NODE_LABEL.match(lab) for lab in labels]
+        if labels and all(m is not None and m.group("module") for m in matches):
+            return labels, None, None
+    else:
+        lay = int(layer) if layer is not None else min(info["layers"], default=0)
+        units = []
+        warnings.warn(
+            f"The relay set of concept {info['concept']!r} at {info['when']} is empty; the Knockout does nothing.",
+            UserWarning,
+            stacklevel=3,
+        )
+    return list(units), int(lay), None

@@ -13,12 +13,13 @@ from typing import TYPE_CHECKING, Any, Iterable, Sequence, Union
 
 import numpy as np
 
-from .._validation import is_int, is_real
-from ..contract import NODE_LABEL, node_label
+from .._validation import is_int
+from ..contract import node_label
 from ..contract import parse_node_label as _parse_node_label
 from ..errors import KnockoutError
 from ..models.plan import KnockoutPlan
-from .from_relays import relay_units
+from ._arguments import KNOCKOUT_VALUES, check_flag, check_times, check_value, parse_nodes
+from .from_relays import relay_set_units
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -26,7 +27,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["Knockout", "parse_node_label", "KNOCKOUT_VALUES"]
 
-KNOCKOUT_VALUES = ("zero", "mean", "median")
 
 
 def parse_node_label(label: str, *, with_module: bool = False) -> tuple[int, int] | tuple[str | None, int, int]:
@@ -100,95 +100,10 @@ class Knockout:
         reference: "xr.Dataset | None" = None,
         module: str | None = None,
     ) -> None:
-        if module is not None and (not isinstance(module, str) or not module or ":" in module):
-            raise KnockoutError(
-                f"The 'module' parameter of Knockout must be a submodule path such as 'encoder.lstm'. Got {module!r} instead."
-            )
-        if isinstance(nodes, (int, np.integer, str)):
-            nodes = [nodes]
-        try:
-            items = list(nodes)
-        except TypeError:
-            raise KnockoutError(
-                f"Knockout nodes must be an int, a label like 'l0.h3', or a list of them; got {type(nodes).__name__}."
-            ) from None
-        units: list[int] = []
-        label_layers: set[int] = set()
-        label_modules: set[str | None] = set()
-        for item in items:
-            if isinstance(item, (str, np.str_)):
-                mod, lay, unit = _parse_node_label(str(item), error=KnockoutError, with_module=True)
-                label_layers.add(lay)
-                label_modules.add(mod)
-                units.append(unit)
-            elif is_int(item):
-                if item < 0:
-                    raise KnockoutError(f"Knockout node indices must be >= 0; got {int(item)}.")
-                units.append(int(item))
-            else:
-                raise KnockoutError(
-                    f"Knockout nodes must be unit indices (int) or labels like 'l0.h3'; got {item!r}."
-                )
-        if len(label_modules) > 1:
-            raise KnockoutError(
-                f"One Knockout acts on one layer of one submodule, but its labels name submodules "
-                f"{sorted(str(m) for m in label_modules)}; pass one Knockout per submodule (a list of them combines)."
-            )
-        if label_modules:
-            (inferred_module,) = label_modules
-            if inferred_module is not None:
-                if module is not None and module != inferred_module:
-                    raise KnockoutError(
-                        f"Knockout labels name submodule {inferred_module!r} but module={module!r} was given; "
-                        "drop `module` or fix the labels."
-                    )
-                module = inferred_module
-        if len(label_layers) > 1:
-            raise KnockoutError(
-                f"One Knockout acts on one layer, but its labels name layers {sorted(label_layers)}; "
-                "pass one Knockout per layer (a list of them combines)."
-            )
-        if label_layers:
-            (inferred,) = label_layers
-            if layer is not None and layer != inferred:
-                raise KnockoutError(
-                    f"Knockout labels name layer {inferred} but layer={layer} was given; drop `layer` or fix the labels."
-                )
-            layer = inferred
-        if layer is None:
-            layer = 0
-        if not isinstance(layer, (int, np.integer)) or layer < 0:
-            raise KnockoutError(f"The 'layer' parameter of Knockout must be an int >= 0. Got {layer!r} instead.")
-        if isinstance(value, str):
-            if value not in KNOCKOUT_VALUES:
-                raise KnockoutError(
-                    f"The 'value' parameter of Knockout must be one of 'zero', 'mean', 'median' or a float. "
-                    f"Got {value!r} instead."
-                )
-            if value in ("mean", "median") and reference is None:
-                raise KnockoutError(
-                    f"Knockout value {value!r} needs a reference recording to take it from: "
-                    f"Knockout(..., value={value!r}, reference=relaywidgets.record(model, X, y))."
-                )
-        elif is_real(value):
-            if not np.isfinite(value):
-                raise KnockoutError(f"Knockout value must be finite; got {value!r}.")
-            value = float(value)
-        else:
-            raise KnockoutError(
-                f"The 'value' parameter of Knockout must be one of 'zero', 'mean', 'median' or a float. "
-                f"Got {value!r} instead."
-            )
-        if times is not None and not isinstance(times, slice):
-            if isinstance(times, (int, np.integer)):
-                times = (int(times),)
-            else:
-                try:
-                    times = tuple(int(t) for t in times)
-                except (TypeError, ValueError):
-                    raise KnockoutError(
-                        f"Knockout times must be None, an int, a slice or a list of ints; got {times!r}."
-                    ) from None
+        units, layer, module = parse_nodes(nodes, layer, module)
+        value = check_value(value, reference)
+        times = check_times(times)
+        clamp_cell = check_flag(clamp_cell, "clamp_cell")
         object.__setattr__(self, "nodes", tuple(dict.fromkeys(units)))
         object.__setattr__(self, "layer", int(layer))
         object.__setattr__(self, "times", times)
@@ -250,48 +165,11 @@ class Knockout:
         --------
         >>> ko = Knockout.from_relays(relays, concept=1, time=-1)  # doctest: +SKIP
         """
-        by_layer, info = relay_units(
-            relays, concept, time, significant_only=significant_only, owner="Knockout.from_relays"
+        units, layer, module = relay_set_units(
+            relays, concept, time, layer, significant_only=significant_only, owner="Knockout.from_relays"
         )
-        if layer is not None:
-            if not is_int(layer) or layer < 0:
-                raise KnockoutError(
-                    f"The 'layer' parameter of Knockout.from_relays must be an int >= 0. Got {layer!r} instead."
-                )
-            if int(layer) not in info["layers"]:
-                raise KnockoutError(
-                    f"The relays hold nodes of layer(s) {sorted(info['layers'])} only; got layer={layer}."
-                )
-            by_layer = {int(layer): by_layer.get(int(layer), [])}
-        nonempty = {lay: units for lay, units in by_layer.items() if units}
-        if len(nonempty) > 1:
-            raise KnockoutError(
-                f"The relay set of concept {info['concept']!r} spans layers {sorted(nonempty)}, but one Knockout "
-                "acts on one layer. Pass layer=... to pick one, or build one Knockout per layer "
-                "(a list of Knockouts combines)."
-            )
-        if nonempty:
-            ((lay, units),) = nonempty.items()
-            # Nodes of a wrapped model are named by submodule ("lstm:l0.h5"): keep the names, so that the
-            # knockout's labels are the recording's (its `layer` counts layers across submodules).
-            wanted = set(units)
-            labels = [
-                lab
-                for lab, node_layer, unit in zip(info["labels"], info["node_layers"], info["node_units"])
-                if node_layer == lay and unit in wanted
-            ]
-            matches = [NODE_LABEL.match(lab) for lab in labels]
-            if labels and all(m is not None and m.group("module") for m in matches):
-                return cls(labels, times=times, value=value, clamp_cell=clamp_cell, reference=reference)
-        else:
-            lay = int(layer) if layer is not None else min(info["layers"], default=0)
-            units = []
-            warnings.warn(
-                f"The relay set of concept {info['concept']!r} at {info['when']} is empty; the Knockout does nothing.",
-                UserWarning,
-                stacklevel=2,
-            )
-        return cls(units, layer=lay, times=times, value=value, clamp_cell=clamp_cell, reference=reference)
+        return cls(units, layer=layer, module=module, times=times, value=value, clamp_cell=clamp_cell,
+                   reference=reference)
 
     @classmethod
     def random_like(
