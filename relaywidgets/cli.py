@@ -115,7 +115,41 @@ def _relay_and_knockout_summary(model, rec, X_test, y_test, out: Path, args, pro
             f"{label} ({row[name]['size']} nodes) drop {row[name]['relay_drop']:.3f} vs random "
             f"{row[name]['random_drop_mean']:.3f}, p={row[name]['p_value']:.3f}"
             for name, label in (("relay_set", "relay set"), ("core", "core"))))
+    result["causal"] = _causal_summary(model, relays, X_test, y_test, last, args, progress)
     return result
+
+
+def _causal_summary(model, relays, X_test, y_test, last: int, args, progress: bool) -> dict:
+    """Causal sets and the agreement of relays with knockout effects, class by class, beside the relay sets."""
+    from .knockout import agreement, causal_set, unit_effects
+
+    effects = unit_effects(model, X_test, y_test, n_boot=0, progress=progress)
+    at_last = relays.sel(time=[last])
+    print(f"information versus intervention at t={last}: causal set = smallest set whose knockout (every step) "
+          f"removes half of the class's accuracy; rho = Spearman correlation of relay contribution and the "
+          f"single-unit knockout effect:")
+    summary: dict = {}
+    for concept in relays.concept.values:
+        if str(concept) == "all":
+            continue
+        found = causal_set(model, X_test, y_test, str(concept), target=0.5, progress=False)
+        agree = agreement(at_last.sel(concept=[concept]), effects, causal=found).isel(concept=0, time=0)
+        causal_nodes = [str(n) for n in found.order.values]
+        relay_nodes = [str(n) for n in at_last.node.values[at_last.is_relay.sel(concept=concept).values[0]]]
+        row = {
+            "causal_set": causal_nodes,
+            "reached": bool(found.reached),
+            "causal_drop": round(float(found.curve.values[-1]), 3),
+            "relay_size": len(relay_nodes),
+            "jaccard": round(float(agree.jaccard), 3),
+            "hypergeom_p": round(float(agree.hypergeom_p), 3),
+            "spearman": round(float(agree.spearman), 3),
+        }
+        summary[str(concept)] = row
+        print(f"  class {concept}: causal set {causal_nodes} (drop {row['causal_drop']:.3f}"
+              f"{'' if row['reached'] else ', target not reached'}) vs relay set of {len(relay_nodes)} nodes: "
+              f"Jaccard {row['jaccard']:.2f} (hypergeometric p={row['hypergeom_p']:.3f}), rho {row['spearman']:+.2f}")
+    return summary
 
 
 def main(argv: Sequence[str] | None = None) -> int:

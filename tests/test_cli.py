@@ -59,3 +59,24 @@ def test_demo_with_relays_and_knockouts(tmp_path, capsys):
                     in printed)
         assert set(summary["persistence_index"]) == {"0", "1", "2", "3"}
     assert "relay-versus-random knockouts" in printed
+
+
+@pytest.mark.slow
+def test_demo_prints_causal_sets_beside_relay_sets(tmp_path, capsys):
+    from relaywidgets.knockout import causal_set
+
+    out = tmp_path / "demo"
+    assert main(["demo", "--arch", "gru", "--out", str(out), "--n-train", "400", "--n-test", "200",
+                 "--seq-len", "8", "--hidden-size", "8", "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    summary = json.loads((out / "summary.json").read_text())
+    model = load(out / "model.pt", device="cpu")
+    rec = load_recording(out / "recording.nc")
+    X = rec.input.transpose("sample", "time", "feature").values
+    for concept in ("0", "1", "2", "3"):
+        row = summary["causal"][concept]
+        again = causal_set(model, X, rec.label.values, concept, target=0.5, progress=False)
+        assert row["causal_set"] == [str(n) for n in again.order.values]
+        assert row["reached"] == bool(again.reached)
+        assert 0.0 <= row["jaccard"] <= 1.0 and 0.0 <= row["hypergeom_p"] <= 1.0
+        assert f"class {concept}: causal set {row['causal_set']}" in printed
