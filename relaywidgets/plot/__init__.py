@@ -14,6 +14,8 @@ neither matplotlib nor bqplot, and the numerical core never loads a plotting lib
 - :func:`relay_persistence`: Jaccard persistence of the relay sets between consecutive steps;
 - :func:`persistence_index`: the persistence index of each run, grouped by architecture;
 - :func:`elimination_curve`: relay information along the greedy elimination path at one step;
+- :func:`effect_heatmap`: what knocking out each unit at each step costs one concept, on the relay map's axes;
+- :func:`deletion_plot`: drops when the top-k units of rankings are knocked out, against random k-sets;
 - :func:`knockout_drops`: accuracy drop of a relay knockout against the drops of random node sets;
 - :func:`plot_knockout_test`: one knockout test drawn into matplotlib axes.
 """
@@ -21,6 +23,7 @@ neither matplotlib nor bqplot, and the numerical core never loads a plotting lib
 from __future__ import annotations
 
 from .backends import BACKENDS
+from .causal_figures import deletion_plot, effect_heatmap
 from .data import ARCH_COLORS
 from .knockout_figures import knockout_drops, plot_knockout_test
 from .relay_figures import elimination_curve, persistence_index, relay_heatmap, relay_persistence, relay_sizes
@@ -31,6 +34,8 @@ __all__ = [
     "relay_persistence",
     "persistence_index",
     "elimination_curve",
+    "effect_heatmap",
+    "deletion_plot",
     "knockout_drops",
     "plot_knockout_test",
     "BACKENDS",

@@ -17,14 +17,19 @@ import bqplot
 import ipywidgets as widgets
 import numpy as np
 
+from .causal_data import DeletionData, EffectMapData
 from .data import SERIES_COLORS, CurveData, HeatmapData
 from .knockout_data import KnockoutPanel
 from .series_data import RunsData, SeriesData
 
-__all__ = ["grid_cells", "relay_heatmap", "series", "runs", "elimination_curve", "knockout_drops"]
+__all__ = ["grid_cells", "relay_heatmap", "effect_heatmap", "deletion_plot", "diverging_scale", "deletion_marks",
+           "series", "runs", "elimination_curve", "knockout_drops"]
+
+#: Blue (the knockout helps) - white (no effect) - red (the knockout hurts), as matplotlib's RdBu_r.
+DIVERGING_COLORS = ["#2166ac", "#f7f7f7", "#b2182b"]
 
 
-def grid_cells(data: HeatmapData, columns: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def grid_cells(data: HeatmapData | EffectMapData, columns: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(color, row labels, column labels)`` for a :class:`bqplot.GridHeatMap` of ``data.values``.
 
     bqplot squeezes a colour array with a single row or column to 1-D, which GridHeatMap cannot
@@ -72,6 +77,73 @@ def relay_heatmap(data: HeatmapData, *, ax: Any = None, cmap: str = "Blues") -> 
     ]
     return bqplot.Figure(marks=[grid, sig_marks, ns_marks], axes=axes, title=data.title,
                          fig_margin={"top": 50, "bottom": 50, "left": 70, "right": 90})
+
+
+def diverging_scale(vmin: float, vmax: float) -> Any:
+    """A :class:`bqplot.ColorScale` from blue through white (at 0) to red over ``[vmin, vmax]``."""
+    return bqplot.ColorScale(colors=DIVERGING_COLORS, min=vmin, max=vmax, mid=0.0)
+
+
+def effect_heatmap(data: EffectMapData, *, ax: Any = None, cmap: Any = None) -> Any:
+    """A GridHeatMap of ``data.values`` (``marks[0]``) on a diverging colour scale centred at 0.
+
+    Rows are the node labels and columns the steps, as in :func:`relay_heatmap`. ``cmap`` is ignored:
+    the colours are :data:`DIVERGING_COLORS` (a matplotlib name has no bqplot twin).
+    """
+    columns = data.time_labels if data.values.shape[1] == 1 else data.times
+    color, rows, cols = grid_cells(data, columns)
+    x_scale = bqplot.OrdinalScale()
+    y_scale = bqplot.OrdinalScale(reverse=True)
+    grid = bqplot.GridHeatMap(
+        color=color,
+        row=rows,
+        column=cols,
+        scales={"row": y_scale, "column": x_scale, "color": diverging_scale(data.vmin, data.vmax)},
+        stroke="white",
+        null_color="#f4f4f4",
+        tooltip=bqplot.Tooltip(
+            fields=["row", "column", "color"], labels=["node", "time", data.value_label], formats=["", "", ".3f"]
+        ),
+    )
+    axes = [
+        bqplot.Axis(scale=x_scale, label="time step"),
+        bqplot.Axis(scale=y_scale, side="left", label="node", label_offset="45px"),
+        bqplot.ColorAxis(scale=grid.scales["color"], side="right", label=data.value_label),
+    ]
+    return bqplot.Figure(marks=[grid], axes=axes, title=data.title,
+                         fig_margin={"top": 50, "bottom": 50, "left": 70, "right": 90})
+
+
+def deletion_marks(data: DeletionData, scales: dict) -> list:
+    """The marks of a deletion plot: the random band, the random mean, one line per ranking, the intact value."""
+    ks = data.ks.astype(float)
+    marks = [
+        bqplot.Lines(x=ks, y=np.vstack([data.random_low, data.random_high]), scales=scales, fill="between",
+                     colors=["#bbbbbb"], fill_colors=["#bbbbbb"], fill_opacities=[0.5], opacities=[0.0, 0.0],
+                     enable_hover=False),
+        bqplot.Lines(x=ks, y=data.random_mean, scales=scales, colors=["#777777"], line_style="dashed",
+                     labels=[f"random k-sets (mean, 5-95 % band of {data.n_random})"], display_legend=True),
+    ]
+    for r in data.rankings:
+        marks.append(bqplot.Lines(x=ks, y=r.values, scales=scales, colors=[r.color], labels=[r.label],
+                                  marker="circle", marker_size=24, display_legend=True))
+    if np.isfinite(data.baseline) and data.metric == "accuracy":
+        marks.append(bqplot.Lines(x=ks[[0, -1]], y=[data.baseline] * 2, scales=scales, colors=["#555555"],
+                                  line_style="dotted", labels=["intact accuracy (all lost)"], display_legend=True))
+    return marks
+
+
+def deletion_plot(data: DeletionData, *, ax: Any = None) -> Any:
+    """The random band (``marks[0]``), its mean (``marks[1]``), then one ``Lines`` mark per ranking."""
+    log = data.ks.size > 1 and data.ks.max() / data.ks.min() >= 4
+    x_scale = bqplot.LogScale() if log else bqplot.LinearScale()
+    y_scale = bqplot.LinearScale()
+    marks = deletion_marks(data, {"x": x_scale, "y": y_scale})
+    axes = [bqplot.Axis(scale=x_scale, label="units knocked out (k)", tick_values=data.ks.astype(float),
+                        tick_format="d"),
+            bqplot.Axis(scale=y_scale, side="left", label=data.ylabel, label_offset="40px")]
+    return bqplot.Figure(marks=marks, axes=axes, title=data.title, legend_location="top-left",
+                         fig_margin={"top": 50, "bottom": 50, "left": 60, "right": 20})
 
 
 def series(data: SeriesData, *, ax: Any = None) -> Any:

@@ -13,11 +13,13 @@ from typing import Any
 import matplotlib.pyplot as plt
 import numpy as np
 
+from .causal_data import DeletionData, EffectMapData
 from .data import MAX_TIME_TICKS, SERIES_COLORS, CurveData, HeatmapData, thinned_ticks
 from .knockout_data import KnockoutPanel
 from .series_data import RunsData, SeriesData
 
-__all__ = ["relay_heatmap", "series", "runs", "elimination_curve", "knockout_axes", "knockout_drops"]
+__all__ = ["relay_heatmap", "effect_heatmap", "deletion_plot", "series", "runs", "elimination_curve", "knockout_axes",
+           "knockout_drops"]
 
 
 def new_axes(ax: Any, figsize: tuple[float, float]) -> tuple[Any, Any]:
@@ -49,6 +51,52 @@ def relay_heatmap(data: HeatmapData, *, ax: Any = None, cmap: str = "Blues", mar
     ax.set_ylabel("node")
     ax.set_title(data.title)
     fig.colorbar(image, ax=ax, label=data.value_label)
+    return fig
+
+
+def effect_heatmap(data: EffectMapData, *, ax: Any = None, cmap: str = "RdBu_r") -> Any:
+    """The node x time image of ``data.values`` on a diverging colour map centred at 0, with a colour bar.
+
+    The figure is laid out as :func:`relay_heatmap` (size, ticks, rows top-down in node order), so the two
+    maps read side by side. ``ax.images[0]`` holds the drops (NaN masked).
+    """
+    n_nodes, n_times = data.values.shape
+    fig, ax = new_axes(ax, (max(4.0, 0.35 * n_times + 2.5), max(3.0, 0.25 * n_nodes + 1.5)))
+    image = ax.imshow(np.ma.masked_invalid(data.values), aspect="auto", cmap=cmap, vmin=data.vmin, vmax=data.vmax,
+                      interpolation="nearest")
+    ax.set_xticks(*data.x_ticks)
+    ax.set_yticks(*data.y_ticks)
+    ax.set_xlabel("time step" if data.window == 1 else f"first step of the {data.window}-step window")
+    ax.set_ylabel("node")
+    ax.set_title(data.title)
+    fig.colorbar(image, ax=ax, label=data.value_label)
+    return fig
+
+
+def deletion_plot(data: DeletionData, *, ax: Any = None) -> Any:
+    """The random k-sets' 5-95 % band and mean (grey), one line per ranking, the intact value dotted.
+
+    ``ax.lines`` are the random mean first, then one line per ranking (legend: area and p-value), then
+    the intact value when known; ``ax.collections[0]`` is the band.
+    """
+    fig, ax = new_axes(ax, (5.4, 3.4))
+    ks = data.ks
+    ax.fill_between(ks, data.random_low, data.random_high, color="#bbbbbb", alpha=0.5, linewidth=0,
+                    label=f"random k-sets, 5-95 % ({data.n_random})")
+    ax.plot(ks, data.random_mean, color="#777777", linestyle="--", linewidth=1.2, label="random k-sets, mean")
+    for r in data.rankings:
+        ax.plot(ks, r.values, marker="o", ms=4, color=r.color, label=r.label)
+    if np.isfinite(data.baseline) and data.metric == "accuracy":
+        ax.axhline(data.baseline, color="#555555", linestyle=":", linewidth=1.0, label="intact accuracy (all lost)")
+        ax.set_ylim(top=max(ax.get_ylim()[1], data.baseline + 0.05))  # the line must not sit on the frame
+    if ks.size > 1 and ks.max() / ks.min() >= 4:  # k doubles by default: even spacing on a log axis
+        ax.set_xscale("log", base=2)
+    ax.set_xticks(ks, [str(k) for k in ks])
+    ax.minorticks_off()
+    ax.set_xlabel("units knocked out (k)")
+    ax.set_ylabel(data.ylabel)
+    ax.set_title(data.title)
+    ax.legend(fontsize="x-small", frameon=False)
     return fig
 
 
