@@ -12,6 +12,10 @@ Measured in one run, so that machine load hits every number alike:
     the set size (and so the time) depends on the network; the class whose intact accuracy is highest is
     used, and the number of greedy steps is printed beside the time.
 
+On a machine shared with other jobs, compare with ``--threads 1`` as well: with two torch threads per
+process on oversubscribed cores, thread contention slows the many small separate passes much more than the
+few large stacked ones, which makes the ratio in (a) look better than it is.
+
 Run: ``.venv/bin/python benchmarks/causal_bench.py [--repeats 3] [--threads 2] [--device cpu] [--json out.json]``
 """
 

@@ -230,11 +230,12 @@ def _grow(
         return base_acc - correct.sum(axis=1) / rows.size, base_margin - margin.mean(axis=1)
 
     chosen: list[int] = []
-    start = masks_for([], np.zeros(0, dtype=np.int64))
-    if mode == "keep":
-        start = np.zeros((1, n_nodes), dtype=bool)
-        start[0, pool] = True
-    acc0, margin0 = drops(start) if start.shape[0] else (np.zeros(1), np.zeros(1))
+    if mode == "keep":  # the starting point of a keep set: the whole pool knocked out
+        everything = np.zeros((1, n_nodes), dtype=bool)
+        everything[0, pool] = True
+        acc0, margin0 = drops(everything)
+    else:
+        acc0, margin0 = np.zeros(1), np.zeros(1)
     curve_acc, curve_margin = [float(acc0[0])], [float(margin0[0])]
     reached = done(curve_acc[0] if metric == "accuracy" else curve_margin[0])
     bar = tqdm(total=max_size, desc=owner, disable=not progress, leave=False)
