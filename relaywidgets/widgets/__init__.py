@@ -7,12 +7,15 @@ This is the only part of relaywidgets that imports ipywidgets and bqplot. One st
 - :class:`RelayHeatmap`: contribution of each node over time, relay cells marked.
 - :class:`RelayGraph`: input -> hidden nodes -> concepts at the selected step; click to knock out.
 - :class:`KnockoutPanel`: node toggles, relay and random-control knockouts, live accuracy.
+- :class:`EffectHeatmap`: the effect map of the selected concept on the relay map's axes; Compute causal map.
+- :class:`CausalPanel`: the causal set (knock it out) and deletion curves of rankings against random sets.
 
 :func:`explore` records a model, finds its relays and returns an :class:`Explorer`.
 """
 
 from __future__ import annotations
 
+from .causal_view import CausalPanel, EffectHeatmap
 from .estimator_panel import EstimatorPanel
 from .explorer import Explorer, explore
 from .graph import RelayGraph
@@ -29,4 +32,6 @@ __all__ = [
     "RelayHeatmap",
     "RelayGraph",
     "KnockoutPanel",
+    "EffectHeatmap",
+    "CausalPanel",
 ]

@@ -15,9 +15,11 @@ __all__ = [
     "INTACT_COLOR",
     "CURRENT_COLOR",
     "DROP_COLOR",
+    "CAUSAL_COLOR",
     "concept_colors",
     "escape",
     "swatch",
+    "ring",
     "CSS",
 ]
 
@@ -34,6 +36,7 @@ INPUT_COLOR = "#555555"  #: the input node of the graph
 INTACT_COLOR = "#b0b0b0"  #: per-class bars of the intact network
 CURRENT_COLOR = "#1f77b4"  #: per-class bars with the knockout
 DROP_COLOR = "#d62728"  #: the drop in accuracy
+CAUSAL_COLOR = "#000000"  #: the ring around a unit of the causal set (graph), distinct from every fill
 
 
 def concept_colors(concepts: Sequence[str]) -> dict[str, str]:
@@ -54,6 +57,16 @@ def escape(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
+def ring(color: str, label: str) -> str:
+    """An inline legend entry: a hollow ring (a thick outline, no fill) and its label."""
+    return (
+        f'<span style="display:inline-block;margin-right:10px;white-space:nowrap">'
+        f'<span style="display:inline-block;width:9px;height:9px;border-radius:7px;'
+        f'background:transparent;border:3px solid {color};vertical-align:middle;margin-right:4px"></span>'
+        f"{escape(label)}</span>"
+    )
+
+
 def swatch(color: str, label: str) -> str:
     """An inline legend entry: a coloured square and its label."""
     return (
@@ -68,8 +81,9 @@ def swatch(color: str, label: str) -> str:
 #: meant for the heat-map cells and graph nodes underneath them.
 CSS = """<style>
 .rw-relay-heatmap .dot, .rw-relay-heatmap .line, .rw-relay-heatmap .curve { pointer-events: none; }
-.rw-relay-heatmap .bqplot_tooltip_div, .rw-relay-graph .bqplot_tooltip_div,
-.rw-knockout-panel .bqplot_tooltip_div { pointer-events: none; }
-.rw-relay-heatmap .heatmapcell, .rw-relay-graph .node .element { cursor: pointer; }
+.rw-effect-view .line, .rw-effect-view .curve, .rw-relay-graph .dot { pointer-events: none; }
+.rw-relay-heatmap .bqplot_tooltip_div, .rw-relay-graph .bqplot_tooltip_div, .rw-effect-view .bqplot_tooltip_div,
+.rw-causal-panel .bqplot_tooltip_div, .rw-knockout-panel .bqplot_tooltip_div { pointer-events: none; }
+.rw-relay-heatmap .heatmapcell, .rw-effect-view .heatmapcell, .rw-relay-graph .node .element { cursor: pointer; }
 .rw-node-toggle.mod-active { background-color: #9e9e9e; color: white; }
 </style>"""

@@ -1,4 +1,5 @@
-"""The relay explorer: the estimator panel, heat map, graph and knockout panel around one state."""
+"""The relay explorer: the estimator panel, relay and effect maps, graph, causal panel and knockout panel
+around one state."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import ipywidgets as widgets
 
 from ..errors import InputError
 from ._style import escape
+from .causal_view import CausalPanel, EffectHeatmap
 from .estimator_panel import EstimatorPanel
 from .graph import RelayGraph
 from .heatmap import RelayHeatmap
@@ -51,7 +53,11 @@ class Explorer(widgets.VBox):
         The one state every view observes; set its traits to drive the explorer from code.
     estimator_panel : EstimatorPanel
     heatmap : RelayHeatmap
+    effect_heatmap : EffectHeatmap
+        The effect map of the selected concept beside the relay heat map, with "Compute causal map".
     graph : RelayGraph
+    causal_panel : CausalPanel
+        The causal set (and a button that knocks it out) and the deletion curves, beside the graph.
     knockout_panel : KnockoutPanel
     error_area : ipywidgets.HTML
         Shows ``state.error`` (CSS class ``rw-error``).
@@ -64,7 +70,15 @@ class Explorer(widgets.VBox):
     (the heat-map figure; its cells are bqplot's ``heatmapcell``), ``rw-graph`` (the graph figure; its
     nodes are ``.node .element``), ``rw-node-toggle`` (one per node, text = the node label),
     ``rw-knockout-relays``, ``rw-random-control``, ``rw-reset``, ``rw-accuracy``, ``rw-knocked-out``,
-    ``rw-class-bars`` and ``rw-knockout-disabled``.
+    ``rw-class-bars`` and ``rw-knockout-disabled``; the causal view: ``rw-compute-causal``,
+    ``rw-effect-variable``, ``rw-effect-value``, ``rw-effect-window``, ``rw-causal-status``,
+    ``rw-causal-progress``, ``rw-effect-heatmap`` (its cells are ``heatmapcell``), ``rw-causal-set``,
+    ``rw-knockout-causal``, ``rw-causal-target``, ``rw-relay-ranking``, ``rw-deletion-plot`` and
+    ``rw-deletion-summary``.
+
+    Nothing of the causal view is computed when the explorer opens: "Compute causal map" computes the
+    effect map, the causal set and the deletion curves of the selected concept (with a progress bar),
+    and caches them.
 
     Examples
     --------
@@ -107,14 +121,21 @@ class Explorer(widgets.VBox):
         self.error_area = widgets.HTML()
         self.error_area.add_class("rw-error")
         self.estimator_panel = EstimatorPanel(self.state)
-        self.heatmap = RelayHeatmap(self.state, layout=widgets.Layout(width="58%", min_width="380px"))
-        self.graph = RelayGraph(self.state, layout=widgets.Layout(width="42%", min_width="320px"))
+        half = dict(width="50%", min_width="380px")
+        self.heatmap = RelayHeatmap(self.state, layout=widgets.Layout(**half))
+        self.effect_heatmap = EffectHeatmap(self.state, layout=widgets.Layout(**half))
+        self.graph = RelayGraph(self.state, layout=widgets.Layout(**half))
+        self.causal_panel = CausalPanel(self.state, layout=widgets.Layout(**half))
         self.knockout_panel = KnockoutPanel(self.state)
         self.state.observe(self._show_error, names="error")
         self._show_error()
-        views = widgets.HBox([self.heatmap, self.graph], layout=widgets.Layout(flex_flow="row wrap", width="100%"))
+        row = dict(flex_flow="row wrap", width="100%")
+        # Information beside intervention: the relay map next to the effect map (same rows and steps),
+        # the relay graph next to the causal set and the deletion curves.
+        maps = widgets.HBox([self.heatmap, self.effect_heatmap], layout=widgets.Layout(**row))
+        sets = widgets.HBox([self.graph, self.causal_panel], layout=widgets.Layout(**row))
         super().__init__(
-            [self.title, self.error_area, self.estimator_panel, views, self.knockout_panel],
+            [self.title, self.error_area, self.estimator_panel, maps, sets, self.knockout_panel],
             layout=widgets.Layout(width="100%"),
         )
         self.add_class("rw-explorer")

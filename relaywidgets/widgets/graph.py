@@ -9,12 +9,14 @@ import ipywidgets as widgets
 import numpy as np
 
 from ._style import (
+    CAUSAL_COLOR,
     INPUT_COLOR,
     KNOCKED_OUT_COLOR,
     MULTI_COLOR,
     PLAIN_COLOR,
     CSS,
     concept_colors,
+    ring,
     swatch,
 )
 from .state import ExplorerState, concept_title
@@ -33,7 +35,9 @@ class RelayGraph(widgets.VBox):
     node to a concept has a width proportional to the node's contribution (bits) to that concept's
     relay information at the step; only relay nodes' edges are drawn. A hidden node's colour says
     for which concept it relays (the concept's colour, yellow for several, pale when none); knocked-out
-    nodes are grey. Clicking a hidden node toggles its knockout.
+    nodes are grey. Once the causal view has computed it, the causal set of the selected concept (the units
+whose knockout removes the target share of its accuracy) is ringed in black, next to the relay colours.
+Clicking a hidden node toggles its knockout.
 
     Parameters
     ----------
@@ -45,6 +49,9 @@ class RelayGraph(widgets.VBox):
         The current graph mark; ``mark.colors[i]`` is the fill of ``node_labels[i]`` (see :attr:`node_index`).
     hidden_names : bqplot.Label
         The names of the hidden nodes, drawn left of their circles (empty when there are too many).
+    causal_rings : bqplot.Scatter
+        Rings around the units of the causal set of the selected concept (``x``, ``y`` their positions;
+        empty before the causal set is computed); :attr:`causal_nodes` names them.
     node_labels : list of str
         Label of every graph node: ``"input"``, the hidden node labels, then ``"concept <c>"``.
     figure : bqplot.Figure
@@ -64,6 +71,8 @@ class RelayGraph(widgets.VBox):
         self.y_scale = bqplot.LinearScale(min=-0.03, max=1.03)
         self.mark: bqplot.Graph | None = None
         self.hidden_names: bqplot.Label | None = None
+        self.causal_rings: bqplot.Scatter | None = None
+        self.causal_nodes: list[str] = []
         self.node_labels: list[str] = []
         self.figure = bqplot.Figure(
             marks=[],
@@ -75,7 +84,7 @@ class RelayGraph(widgets.VBox):
         self.figure.add_class("rw-graph")
         self.legend = widgets.HTML()
         self.legend.add_class("rw-graph-legend")
-        state.observe(self._redraw, names=["relays", "concept", "time", "knocked_out", "model"])
+        state.observe(self._redraw, names=["relays", "concept", "time", "knocked_out", "model", "causal"])
         super().__init__([self.figure, self.legend], **kwargs)
         self.add_class("rw-relay-graph")
         self._redraw()
@@ -186,9 +195,20 @@ class RelayGraph(widgets.VBox):
             font_weight="normal",
             colors=["#333333"],
         )
-        old = [m for m in (self.mark, self.hidden_names) if m is not None]
-        self.mark, self.hidden_names, self.node_labels = mark, hidden_names, labels
-        self.figure.marks = [mark, hidden_names]  # names on top of the thin input edges
+        causal = [] if s.causal is None else [str(v) for v in s.causal["order"].values]
+        causal = [n for n in causal if n in index]
+        # A hollow ring around each causal unit, wider than the node, so the relay colour stays visible.
+        rings = bqplot.Scatter(
+            x=np.array([xs[index[n]] for n in causal], dtype=float),
+            y=np.array([ys[index[n]] for n in causal], dtype=float),
+            scales={"x": self.x_scale, "y": self.y_scale},
+            marker="circle", fill=False, colors=[CAUSAL_COLOR], stroke_width=3,
+            default_size=int((2 * _HIDDEN_RADIUS + 9) ** 2), enable_hover=False,
+        )
+        old = [m for m in (self.mark, self.hidden_names, self.causal_rings) if m is not None]
+        self.mark, self.hidden_names, self.causal_rings, self.node_labels = mark, hidden_names, rings, labels
+        self.causal_nodes = causal
+        self.figure.marks = [mark, rings, hidden_names]  # names on top of the thin input edges
         for m in old:
             m.close()
 
@@ -198,6 +218,10 @@ class RelayGraph(widgets.VBox):
         entries = [swatch(palette[c], concept_title(c)) for c in concepts]
         entries += [swatch(MULTI_COLOR, "several concepts"), swatch(PLAIN_COLOR, "no relay"),
                     swatch(KNOCKED_OUT_COLOR, "knocked out")]
+        if s.causal is not None:
+            entries.append(ring(CAUSAL_COLOR, f"causal set of {concept_title(s.concept)} ({len(causal)} units)"))
+        else:
+            entries.append(ring(CAUSAL_COLOR, "causal set (press Compute causal map)"))
         self.legend.value = (CSS + '<div style="font-size:90%">' + "".join(entries)
                              + "<br>edge width: contribution (bits) of the relay to the concept</div>")
 

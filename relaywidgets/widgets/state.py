@@ -6,7 +6,8 @@ the browser: the recording, the relay map and the model stay in the kernel, and 
 the small values it draws.
 
 Longer than 500 lines because the explorer has one state object (views never talk to each other), and
-traitlets needs every validator and observer of a trait on the class that declares it.
+traitlets needs every validator and observer of a trait on the class that declares it; the causal view's
+traits (effect map, causal set, deletion curves) live here for the same reason.
 """
 
 from __future__ import annotations
@@ -28,6 +29,11 @@ from ..errors import InputError
 __all__ = ["ExplorerState", "ExplorerStateError", "concept_title"]
 
 _RELAY_VARS = ("contribution", "relay_size")  # read by the views, beyond is_relay
+#: The drops an effect map holds (relaywidgets.knockout.effect_map), and the knockout values the causal view offers.
+EFFECT_VARIABLES = ("accuracy_drop", "margin_drop")
+EFFECT_VALUES = ("zero", "mean")
+#: The deletion curve's baselines next to the relay ranking (relaywidgets.knockout.RANKINGS).
+BASELINE_RANKINGS = ("readout", "grad_x_act")
 
 
 class _IdentityMixin:
@@ -188,6 +194,41 @@ class ExplorerState(HasTraits):
     )
     random_seed = Int(0, help="Seed of the next random control knockout (incremented by each one).")
 
+    # The causal view: knockout interventions next to the relay map. Nothing is computed until
+    # compute_causal() (the "Compute causal map" button); results are cached per setting.
+    effects = _DatasetTrait(
+        xr.Dataset, allow_none=True,
+        help="The effect map (relaywidgets.knockout.effect_map) for effect_value and effect_window, or None "
+             "until computed (kernel-side only).",
+    )
+    causal = _DatasetTrait(
+        xr.Dataset, allow_none=True,
+        help="The causal set (relaywidgets.knockout.causal_set) of the selected concept, or None until computed "
+             "(kernel-side only).",
+    )
+    deletion = _DatasetTrait(
+        xr.Dataset, allow_none=True,
+        help="Deletion curves (relaywidgets.knockout.deletion_curve) of the selected concept: the relay ranking "
+             "at the selected step, readout weight and gradient x activation, against random k-sets; None until "
+             "computed (kernel-side only).",
+    )
+    effect_variable = Unicode("accuracy_drop", help="The drop the effect map shows: 'accuracy_drop' or 'margin_drop'.")
+    effect_value = Unicode(
+        "zero", help="What the causal view's knockouts set a unit to: 'zero', or 'mean' (over the recording)."
+    )
+    effect_window = Int(1, help="Steps per knockout window of the effect map (>= 1).")
+    causal_target = Float(
+        0.5, help="Share of the concept's intact accuracy the causal set's knockout must remove, in (0, 1]."
+    )
+    relay_ranking = Unicode(
+        "contribution", help="The relay score the deletion curve ranks units by (at the selected step)."
+    )
+    n_random = Int(100, help="Random k-sets behind the deletion curve's band and p-values (>= 1).")
+    causal_status = Unicode("", help="One line about the causal view (computed, cached, or what is missing).")
+    causal_stale = Bool(
+        False, help="True when the causal view lacks results for the current selection: press Compute causal map."
+    )
+
     def __init__(
         self,
         recording: xr.Dataset | None = None,
@@ -210,6 +251,8 @@ class ExplorerState(HasTraits):
         self._busy_lock = threading.Lock()
         self._busy_count = 0
         self._setting_model = False
+        self._causal_cache: dict[tuple, xr.Dataset] = {}
+        self._causal_asked = False  # whether compute_causal ran: only then is a missing result "stale"
         # Settings and selections given here win over those a relay map carries, and a knockout needs
         # the model, so these are set last.
         later = {k: traits.pop(k) for k in ("estimator", "discretizer", "threshold", "alpha", "concept", "time",
@@ -350,6 +393,50 @@ class ExplorerState(HasTraits):
             raise self._fail("discretizer", f"one of {list(names)} (relaywidgets.info.discretizers())", value)
         return value
 
+    @validate("effect_variable")
+    def _check_effect_variable(self, proposal: Any) -> str:
+        value = proposal["value"]
+        if value not in EFFECT_VARIABLES:
+            raise self._fail("effect_variable", f"one of {list(EFFECT_VARIABLES)}", value)
+        return value
+
+    @validate("effect_value")
+    def _check_effect_value(self, proposal: Any) -> str:
+        value = proposal["value"]
+        if value not in EFFECT_VALUES:
+            raise self._fail("effect_value", f"one of {list(EFFECT_VALUES)} (what a knocked-out unit is set to)", value)
+        return value
+
+    @validate("effect_window")
+    def _check_effect_window(self, proposal: Any) -> int:
+        value = proposal["value"]
+        if value < 1:
+            raise self._fail("effect_window", "an int in [1, inf) (steps per knockout window)", value)
+        return value
+
+    @validate("causal_target")
+    def _check_causal_target(self, proposal: Any) -> float:
+        value = proposal["value"]
+        if not (0.0 < value <= 1.0):
+            raise self._fail("causal_target", "a float in (0, 1] (a share of the intact accuracy)", value)
+        return value
+
+    @validate("relay_ranking")
+    def _check_relay_ranking(self, proposal: Any) -> str:
+        from ..knockout.faithfulness import RELAY_RANKINGS
+
+        value = proposal["value"]
+        if value not in RELAY_RANKINGS:
+            raise self._fail("relay_ranking", f"one of {list(RELAY_RANKINGS)} (a per-node relay score)", value)
+        return value
+
+    @validate("n_random")
+    def _check_n_random(self, proposal: Any) -> int:
+        value = proposal["value"]
+        if value < 1:
+            raise self._fail("n_random", "an int in [1, inf) (random k-sets)", value)
+        return value
+
     @validate("knocked_out")
     def _check_knocked_out(self, proposal: Any) -> tuple:
         value = proposal["value"]
@@ -454,6 +541,7 @@ class ExplorerState(HasTraits):
 
     def _rebuild_evaluator(self) -> None:
         self._evaluator = None
+        self._clear_causal()
         if not self.has_model:
             with self.hold_trait_notifications():
                 self.knocked_out = ()
@@ -668,6 +756,141 @@ class ExplorerState(HasTraits):
     def reset_knockout(self) -> None:
         """Restore every node (no knockout)."""
         self.knocked_out = ()
+
+    # ------------------------------------------------------------------ causal view
+    def _effects_key(self) -> tuple:
+        return ("effects", self.effect_value, self.effect_window)
+
+    def _causal_key(self) -> tuple:
+        return ("causal", self.effect_value, self.concept, self.causal_target)
+
+    def _deletion_key(self) -> tuple:
+        relay = None if self.relays is None else (self._key(), self.relay_ranking)
+        return ("deletion", self.effect_value, self.concept, self.time, relay, self.n_random)
+
+    @property
+    def baseline_rankings(self) -> list[str]:
+        """The baselines the deletion plot compares the relay ranking with, as far as the model offers them.
+
+        The readout-weight ranking reads a linear readout of the last layer's units, which a
+        RecurrentClassifier has and a wrapped model (:func:`relaywidgets.stepwise`) with a head of its own
+        does not; gradient x activation works for both.
+        """
+        return [name for name in BASELINE_RANKINGS if name != "readout" or hasattr(self.model, "readout")]
+
+    def _clear_causal(self) -> None:
+        self._causal_cache.clear()
+        self._causal_asked = False
+        self._show_causal()
+
+    @observe("concept", "time", "relays", "effect_value", "effect_window", "causal_target", "relay_ranking",
+             "n_random")
+    def _causal_selection_changed(self, change: Any) -> None:
+        self._show_causal()
+
+    def _show_causal(self, how: str = "cached") -> None:
+        """Show the cached results of the current settings and selection; say what is missing."""
+        cache = self._causal_cache
+        effects, causal, deletion = (cache.get(k()) for k in (self._effects_key, self._causal_key, self._deletion_key))
+        missing = [name for name, r in (("effect map", effects), ("causal set", causal), ("deletion curves", deletion))
+                   if r is None]
+        with self.hold_trait_notifications():
+            self.effects, self.causal, self.deletion = effects, causal, deletion
+            self.causal_stale = self._causal_asked and bool(missing)
+            where = f"{concept_title(self.concept)}, t={self.time}, knockout value {self.effect_value!r}"
+            if not self._causal_asked:
+                self.causal_status = "no causal map yet: press Compute causal map."
+            elif missing:
+                self.causal_status = f"{where}: {', '.join(missing)} not computed yet, press Compute causal map."
+            else:
+                self.causal_status = f"{where}: {how}."
+
+    def compute_causal(self, *, progress: bool | None = None) -> xr.Dataset:
+        """Compute what the causal view shows for the current settings and selection, reusing cached results.
+
+        The effect map (every concept, unit and step; :func:`relaywidgets.knockout.effect_map`) for
+        ``effect_value`` and ``effect_window``; the causal set of the selected concept
+        (:func:`~relaywidgets.knockout.causal_set`, knockouts over every step, ``causal_target``); and its
+        deletion curves (:func:`~relaywidgets.knockout.deletion_curve`): the relay ranking
+        ``relay_ranking`` at the selected step (when there is a relay map) and the baselines readout
+        weight and gradient x activation, against ``n_random`` random k-sets.
+
+        Parameters
+        ----------
+        progress : bool, optional
+            Show progress bars (tqdm.auto; default: the ``progress`` trait).
+
+        Returns
+        -------
+        xarray.Dataset
+            The effect map (``effects``).
+
+        Raises
+        ------
+        ExplorerStateError
+            Without a model, or for ``effect_value="mean"`` without a recording to take the means from.
+        """
+        if not self.has_model:
+            raise ExplorerStateError(
+                "The causal map needs the model: create the explorer with model=... (and X, y, or it reuses the "
+                "recording's inputs), e.g. relaywidgets.explore(model, X, y)."
+            )
+        value = self.effect_value
+        if value == "mean" and self.recording is None:
+            raise ExplorerStateError("Knockouts to the mean need a recording of the model to take the means from; "
+                                     "create the explorer with Explorer(recording, ...), or use effect_value='zero'.")
+        from ..knockout import causal_set, deletion_curve, effect_map
+
+        progress = self.progress if progress is None else bool(progress)
+        self._causal_asked = True
+        common = dict(lengths=self.lengths, value=value, reference=self.recording if value == "mean" else None,
+                      progress=progress)
+        model, X, y, cache = self.model, self.X, self.y, self._causal_cache
+        concept = self.concept or "all"
+        t0 = _time.perf_counter()
+        computed = False
+        with self._busy():
+            # Each result is shown as soon as it exists, so an error in a later one leaves the earlier ones.
+            try:
+                key = self._effects_key()
+                if key not in cache:
+                    self.causal_status = "computing the effect map ..."
+                    cache[key] = effect_map(model, X, y, window=self.effect_window, **common)
+                    computed = True
+                    self.effects = cache[key]
+                key = self._causal_key()
+                if key not in cache:
+                    self.causal_status = f"computing the causal set of {concept_title(concept)} ..."
+                    cache[key] = causal_set(model, X, y, concept, target=self.causal_target, **common)
+                    computed = True
+                    self.causal = cache[key]
+                key = self._deletion_key()
+                if key not in cache:
+                    self.causal_status = f"computing the deletion curves of {concept_title(concept)} ..."
+                    names = self.baseline_rankings
+                    if self.relays is not None:
+                        names.insert(0, self.relay_ranking)
+                    cache[key] = deletion_curve(
+                        model, X, y, names, concept, n_random=self.n_random, relays=self.relays,
+                        time=int(self.time), **common,
+                    )
+                    computed = True
+            finally:
+                seconds = _time.perf_counter() - t0
+                self._show_causal(f"computed in {seconds:.1f} s" if computed else "cached")
+        return self.effects
+
+    def knock_out_causal_set(self) -> tuple[str, ...]:
+        """Knock out the causal set of the selected concept (as computed by :meth:`compute_causal`).
+
+        The knockout panel then evaluates it as any other knockout: every step, clamped to zero.
+        """
+        if self.causal is None:
+            raise ExplorerStateError(
+                f"There is no causal set of {concept_title(self.concept)} yet: press Compute causal map first."
+            )
+        self.knocked_out = tuple(str(v) for v in self.causal["order"].values)
+        return self.knocked_out
 
     # ------------------------------------------------------------------ errors
     @contextlib.contextmanager
