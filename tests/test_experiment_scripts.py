@@ -30,8 +30,8 @@ def grid():
 @pytest.fixture(scope="module")
 def tiny(grid):
     """One small trained LSTM analysed with every variant; k = 1 only, so the single-unit effect is the oracle."""
-    cfg = grid.Config(tasks={"delayed-cue": 6}, datasets={}, archs=("lstm",), hidden=(5,), seeds=(0,), n_train=200,
-                      n_test=160, epochs=5, n_perm=5, n_random=8, n_random_set=5, ig_steps=4, ks=(1,),
+    cfg = grid.Config(tasks={"delayed-cue": 6}, datasets={}, archs=("lstm",), hidden=(5,), seeds=(0,), n_train=300,
+                      n_test=240, epochs=20, lr=1e-2, n_perm=5, n_random=8, n_random_set=5, ig_steps=4, ks=(1,),
                       min_accuracy=0.0)
     data = grid.load_data("delayed-cue", 6, 0, cfg)
     model, _ = grid.trained_model("delayed-cue", "lstm", 5, 0, data, cfg, None)
@@ -61,6 +61,8 @@ def test_analysis_rows_cover_every_variant_baseline_class_and_value(grid, tiny):
 def test_single_unit_effect_is_the_oracle_at_k_1(tiny):
     # With k = 1 the effect ranking knocks out the unit of largest single drop: no ranking can do better.
     _, res = tiny
+    effect = [r["area"] for r in res["rankings"] if r["ranking"] == "effect"]
+    assert max(effect) > 0.05  # the network learned enough for some unit to matter: the check is not vacuous
     for value in ("zero", "mean"):
         for c in range(4):
             group = {r["ranking"]: r["area"] for r in res["rankings"] if r["class"] == c and r["value"] == value}
