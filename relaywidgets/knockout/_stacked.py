@@ -17,9 +17,9 @@ import numpy as np
 import torch
 import xarray as xr
 
-from .._validation import check_inputs
 from ..errors import InputError, KnockoutError
 from ..models.plan import KnockoutPlan
+from ..models.protocol import check_model_inputs
 from .evaluate import check_batch_size, check_model, class_names, model_on
 from .spec import KNOCKOUT_VALUES, Knockout
 
@@ -76,7 +76,7 @@ class StackedRunner:
         owner: str = "StackedRunner",
     ) -> None:
         model = check_model(model, owner)
-        Xn, yn, ln = check_inputs(X, y, lengths, num_features=model.input_size, num_classes=model.num_classes)
+        Xn, yn, ln = check_model_inputs(model, X, y, lengths)  # token ids stay integers for wrapped models
         if yn is None:
             raise InputError(f"{owner}() needs the true classes y (one per sample) to score the decisions.")
         self.owner = owner
@@ -288,7 +288,7 @@ class StackedRunner:
             plan["masks"], plan["values"], plan["cell_masks"], plan["cell_values"], T, steps=plan["steps"]
         )
         start = steps[0]
-        x = self.x[idx].repeat(k, 1, 1)
+        x = self.x[idx].repeat(k, *[1] * (self.x.dim() - 1))
         lengths = self._len[idx].repeat(k) if self._len is not None else None
         initial = self._initial(start, idx, k)
         return self._run(x, lengths, knockout, start, initial).view(k, m, -1)
@@ -314,7 +314,14 @@ class StackedRunner:
     # ------------------------------------------------------------------ gradients (attribution baselines)
     def readout_weight(self) -> np.ndarray:
         """Weights ``(class, unit)`` of the readout from the last layer's units."""
-        return self.net.readout.weight.detach().cpu().numpy().astype(np.float64)
+        readout = getattr(self.net, "readout", None)
+        if not isinstance(getattr(readout, "weight", None), torch.Tensor):
+            raise KnockoutError(
+                f"{self.owner}: the 'readout' ranking needs a linear readout from the last recurrent layer "
+                "(a RecurrentClassifier); this model's head is its own. Rank its units with 'grad_x_act', "
+                "'integrated_gradients' or 'effect' instead."
+            )
+        return readout.weight.detach().cpu().numpy().astype(np.float64)
 
     def states_at(self, t: int, idx: torch.Tensor) -> torch.Tensor:
         """The intact hidden states of every layer at step ``t``, ``(row, node)`` layer-major."""
