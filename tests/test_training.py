@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
 
-from relaywidgets import InputError, RecurrentClassifier, train
+from relaywidgets import InputError, RecurrentClassifier, make_task, train
+from relaywidgets.training import ChanceAccuracyWarning
 
 
 def test_trained_model_solves_the_small_task(trained_lstm, cue_data):
@@ -62,6 +65,8 @@ def test_variable_length_training_runs():
         (np.zeros((10, 5, 2)), np.zeros(10, int), {"lengths": np.full(10, 6)}, "only 5 steps"),
         (np.zeros((10, 5, 2)), np.zeros(10, int), {"val_fraction": 1.5}, "'val_fraction' parameter"),
         (np.zeros((10, 5, 2)), np.zeros(10, int), {"epochs": 0}, "'epochs' parameter"),
+        (np.zeros((10, 5, 2)), np.zeros(10, int), {"lr_patience": 0}, "'lr_patience' parameter"),
+        (np.zeros((10, 5, 2)), np.zeros(10, int), {"lr_factor": 1.5}, "'lr_factor' parameter"),
     ],
 )
 def test_bad_training_input(X, y, kwargs, match):
@@ -83,3 +88,47 @@ def test_constructor_seed_fixes_initial_weights_and_leaves_global_rng_alone():
         torch.testing.assert_close(pa, pb, rtol=0, atol=0)
         assert not torch.equal(pa, pc)
     assert a.metadata["seed"] == 42
+
+
+def test_warns_when_it_ends_at_chance(cue_data):
+    X, y, _, _ = cue_data
+    shuffled = np.random.default_rng(0).permutation(y)  # the inputs say nothing about these labels
+    model = RecurrentClassifier("lstm", X.shape[2], 8, 4, device="cpu", seed=0)
+    with pytest.warns(ChanceAccuracyWarning, match="no better than chance .* Try more epochs .* another learning rate"):
+        history = train(model, X, shuffled, epochs=30, seed=0, progress=False)
+    assert history.chance_accuracy == pytest.approx(0.25, abs=0.1)
+
+
+def test_no_warning_when_it_learns():
+    X, y = make_task("delayed-cue", 400, 8, seed=0)
+    model = RecurrentClassifier("gru", 4, 8, 4, device="cpu", seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ChanceAccuracyWarning)
+        history = train(model, X, y, epochs=60, seed=0, progress=False)
+    assert history.val_accuracy[history.best_epoch] > 0.9
+    assert history.left_chance_epoch is not None and history.left_chance_epoch < history.best_epoch
+
+
+def test_does_not_stop_or_lower_the_rate_on_the_plateau_at_chance():
+    # Constant inputs: the network can only learn the class frequencies, so its validation loss stays at
+    # the chance loss. Early stopping (patience 1) and the schedule must not act there.
+    y = np.random.default_rng(3).integers(0, 3, 300)
+    X = np.zeros((300, 6, 2), dtype=np.float32)
+    model = RecurrentClassifier("lstm", 2, 8, 3, device="cpu", seed=0)
+    with pytest.warns(ChanceAccuracyWarning):
+        history = train(model, X, y, epochs=20, patience=1, lr_patience=1, seed=0, progress=False)
+    assert len(history.train_loss) == 20 and not history.stopped_early
+    assert history.left_chance_epoch is None
+    assert history.lr == [3e-3] * 20
+
+
+def test_learning_rate_halves_when_validation_loss_stalls():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 5, 2)).astype(np.float32)
+    y = rng.integers(0, 2, 120)  # noise labels: the validation loss rises once the network overfits
+    model = RecurrentClassifier("rnn", 2, 16, 2, device="cpu")
+    with pytest.warns(ChanceAccuracyWarning):
+        history = train(model, X, y, epochs=40, lr=0.05, patience=8, lr_patience=2, seed=0, progress=False)
+    assert history.left_chance_epoch is not None
+    assert history.lr[0] == 0.05 and min(history.lr) <= 0.025
+    assert all(b in (a, a * 0.5) for a, b in zip(history.lr, history.lr[1:]))
