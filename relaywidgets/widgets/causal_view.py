@@ -18,13 +18,14 @@ import numpy as np
 
 from ..contract import concept_title
 from ..plot.causal_data import EFFECT_VARIABLES, RANKING_LABELS, deletion_data, effect_map_data
-from ..plot.draw_bqplot import deletion_marks, diverging_scale, grid_cells
+from ..plot.draw_bqplot import DIVERGING_COLORS, deletion_marks, diverging_scale, grid_cells
 from ._style import CSS, escape
 from .state import EFFECT_VALUES, ExplorerState
 
 __all__ = ["EffectHeatmap", "CausalPanel"]
 
 _VALUE_LABELS = {"zero": "zero", "mean": "the unit's mean"}
+EMPTY_COLOR = "#f4f4f4"  #: every cell before the effect map is computed (the heat maps' null colour)
 
 
 class EffectHeatmap(widgets.VBox):
@@ -54,7 +55,8 @@ class EffectHeatmap(widgets.VBox):
     output : ipywidgets.Output
         Receives the progress bars (tqdm.auto; CSS class ``rw-causal-progress``).
     grid : bqplot.GridHeatMap
-        ``grid.color`` is the (node, time) drop shown (all NaN before the map is computed).
+        ``grid.color`` is the (node, time) drop shown (zeros on an all-grey colour scale before the map
+        is computed).
     figure : bqplot.Figure
         CSS class ``rw-effect-heatmap``.
     data : EffectMapData or None
@@ -152,6 +154,9 @@ class EffectHeatmap(widgets.VBox):
             self.output.clear_output()
             with self.output:
                 self.state.compute_causal()
+            # Done: a bar left behind (a causal set that stopped early leaves its bar part-filled) would
+            # read as work still going on. After an error the output stays, next to the message.
+            self.output.clear_output()
 
     def _on_click(self, mark: Any, event: dict) -> None:
         """A click on a cell selects its step, as on the relay heat map."""
@@ -204,8 +209,9 @@ class EffectHeatmap(widgets.VBox):
         if self.data is not None:
             data = self.data
             color, rows, cols = grid_cells(data, data.time_labels)
-            self.color_scale.min, self.color_scale.max = data.vmin, data.vmax
-            self.color_axis.label = data.value_label
+            with self.color_scale.hold_sync():
+                self.color_scale.colors = list(DIVERGING_COLORS)
+                self.color_scale.min, self.color_scale.max = data.vmin, data.vmax
             i, j = np.unravel_index(np.nanargmax(np.abs(np.nan_to_num(data.values, nan=0.0))), data.values.shape)
             top = f"largest |drop| {data.values[i, j]:+.3f} at {data.nodes[i]}, t={data.times[j]}"
             self.figure.title = f"{EFFECT_VARIABLES[data.variable]}, {concept_title(data.concept)}; {top}"
@@ -215,9 +221,11 @@ class EffectHeatmap(widgets.VBox):
             col_labels = np.asarray([str(t) for t in (times if times is not None else s.times)], dtype=str)
             if row_labels.size == 0 or col_labels.size == 0:
                 return
-            color = np.full((max(2, row_labels.size), max(2, col_labels.size)), np.nan)
+            # Zeros on an all-grey scale: bqplot draws NaN cells black, and only None in its null colour.
+            color = np.zeros((max(2, row_labels.size), max(2, col_labels.size)))
             rows = row_labels if row_labels.size > 1 else np.append(row_labels, " ")
             cols = col_labels if col_labels.size > 1 else np.append(col_labels, " ")
+            self.color_scale.colors = [EMPTY_COLOR] * len(DIVERGING_COLORS)
             self.figure.title = (f"knockout effects on {concept_title(concept)}: press Compute causal map"
                                  if s.has_model else "knockout effects need the model")
         self.x_scale.domain = [str(c) for c in cols]

@@ -10,23 +10,27 @@ import numpy as np
 
 from ._style import CURRENT_COLOR, DROP_COLOR, INTACT_COLOR
 from ..contract import concept_title
+from ..errors import InputError
 from .state import ExplorerState
 
 __all__ = ["explorer_figure", "save_figure"]
 
 
 def explorer_figure(state: ExplorerState) -> Any:
-    """A matplotlib Figure of the selected concept's contribution map and the per-class accuracy.
+    """A matplotlib Figure of the selected concept's contribution map, its effect map and the per-class accuracy.
 
     Left: contribution (bits) of every node at every step, relay cells dotted (filled where the step is
-    significant), the selected step outlined. Right (when a model is present): per-class accuracy,
-    intact and with the current knockout.
+    significant), the selected step outlined. Next (once the causal map is computed): the effect map of
+    the concept on the same rows and steps, the selected step outlined. Right (when a model is present):
+    per-class accuracy, intact and with the current knockout.
     """
     from matplotlib.figure import Figure
 
     with_bars = state.has_model and len(state.per_class_accuracy) > 0
-    fig = Figure(figsize=(11 if with_bars else 7, 4.8), layout="constrained")
-    axes = fig.subplots(1, 2 if with_bars else 1, squeeze=False, width_ratios=[1.5, 1] if with_bars else None)[0]
+    effects = _effect_data(state)
+    panels = [1.5] + ([1.5] if effects is not None else []) + ([1.0] if with_bars else [])
+    fig = Figure(figsize=(4.0 + 4.4 * len(panels), 4.8), layout="constrained")
+    axes = fig.subplots(1, len(panels), squeeze=False, width_ratios=panels)[0]
     ax = axes[0]
     relays = state.relays
     if relays is None or state.concept not in state.concepts:
@@ -47,8 +51,17 @@ def explorer_figure(state: ExplorerState) -> Any:
             ax.axvline(times.index(state.time), color="#d62728", alpha=0.6, lw=2)
         ax.tick_params(axis="y", labelsize=7 if data.nodes.size > 20 else 9)
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, fontsize=7, frameon=False)
+    if effects is not None:
+        from ..plot.draw_matplotlib import effect_heatmap
+
+        ex = axes[1]
+        effect_heatmap(effects, ax=ex)
+        times = effects.times.tolist()
+        if state.time in times:
+            ex.axvline(times.index(state.time), color="#d62728", alpha=0.6, lw=2)
+        ex.tick_params(axis="y", labelsize=7 if effects.nodes.size > 20 else 9)
     if with_bars:
-        bx = axes[1]
+        bx = axes[-1]
         names = state.class_names
         base = np.asarray(state.baseline_per_class_accuracy, dtype=float)
         now = np.asarray(state.per_class_accuracy, dtype=float)
@@ -66,6 +79,22 @@ def explorer_figure(state: ExplorerState) -> Any:
                      fontsize=9)
         bx.legend(fontsize=7, loc="lower right")
     return fig
+
+
+def _effect_data(state: ExplorerState) -> Any:
+    """What the explorer's effect map shows (on the relay map's rows and steps), or None before it is computed."""
+    if state.effects is None:
+        return None
+    from ..plot.causal_data import effect_map_data
+
+    relays = state.relays
+    nodes = None if relays is None else [str(n) for n in relays["node"].values]
+    times = None if relays is None else [int(t) for t in relays["time"].values]
+    try:
+        return effect_map_data(state.effects, state.concept or "all", variable=state.effect_variable, nodes=nodes,
+                               times=times, owner="explorer_figure")
+    except InputError:  # e.g. a concept the effect map lacks: the picture shows what it can
+        return None
 
 
 def save_figure(state: ExplorerState, path: str | os.PathLike, *, dpi: int = 150) -> Path:

@@ -4,7 +4,8 @@ explorer responds.
 Runs headless Chromium (Debian's /usr/bin/chromium, driven by Playwright) against an isolated Jupyter
 server, which serves both front ends. It checks what only a browser can: the widgets render (ipywidgets
 and bqplot front ends), a click on a node's knockout toggle reaches the kernel and the accuracy readout
-shows the number the knockout API gives, and (JupyterLab) the threshold slider changes the relay count.
+shows the number the knockout API gives, and (JupyterLab) the threshold slider changes the relay count and
+the causal view computes its effect map on request and knocks out the causal set the API finds.
 Screenshots go to tests/artifacts/.
 """
 
@@ -176,12 +177,71 @@ def _check_knockout_readout(page, run_dir: Path) -> None:
         pytest.fail(f"{exc} It shows {_text(page, '.rw-accuracy')!r}. Browser errors: {page.console_errors}")
 
 
-@pytest.mark.timeout(300)
+# The effect map's cells before it is computed: bqplot draws NaN cells in the GridHeatMap's null colour.
+_EFFECT_CELLS_JS = """() => {
+    const cells = Array.from(document.querySelectorAll('.rw-effect-heatmap .heatmapcell'));
+    const coloured = cells.filter(c => getComputedStyle(c).fill !== 'rgb(244, 244, 244)');
+    return [cells.length, coloured.length];
+}"""
+
+
+def _check_causal_view(page, run_dir: Path) -> None:
+    """Compute the causal map on request, then knock out the causal set: the readout must show the accuracy the
+    knockout API gives for the causal set that relaywidgets.knockout.causal_set finds (rebuilt from ``run_dir``)."""
+    import relaywidgets as rw
+    from relaywidgets.knockout import causal_set
+
+    status = _text(page, ".rw-causal-status")
+    assert "press Compute causal map" in status, f"The causal view computed before it was asked: {status!r}"
+    cells, coloured = page.evaluate(_EFFECT_CELLS_JS)
+    assert cells > 0 and coloured == 0, (cells, coloured)
+    concept = page.locator(".rw-concept select").first.input_value()
+
+    page.locator(".rw-compute-causal").first.click()
+    try:
+        wait_until(lambda: "computed in" in _text(page, ".rw-causal-status"), 240, "the causal map to be computed")
+        wait_until(lambda: page.evaluate(_EFFECT_CELLS_JS)[1] > 0, 60, "the effect map's cells to be coloured")
+    except TimeoutError as exc:
+        pytest.fail(f"{exc} Status {_text(page, '.rw-causal-status')!r}, errors {_shown_errors(page)}, "
+                    f"browser errors {page.console_errors}")
+    assert not _shown_errors(page), f"The explorer shows an error: {_shown_errors(page)}"
+    page.locator(".rw-deletion-plot svg .line").first.wait_for(state="attached", timeout=60_000)
+
+    model = rw.load(run_dir / "model.pt", device="cpu")
+    data = np.load(run_dir / "test_data.npz")
+    X, y = data["X"], data["y"]
+    order = [str(v) for v in causal_set(model, X, y, concept, target=0.5, progress=False).order.values]
+    assert order, "the quickstart network should have a causal set for its first class"
+    shown = _text(page, ".rw-causal-set")
+    assert ", ".join(order) in shown, f"The causal set shown ({shown!r}) is not the API's {order}."
+    expected = _accuracy_with_knockout(model, X, y, order)
+
+    button = page.locator(".rw-knockout-causal").first
+    assert f"({len(order)} unit" in button.inner_text()
+    button.click()
+
+    def shows_expected() -> bool:
+        try:
+            return abs(_accuracies(_text(page, ".rw-accuracy"))[0] - expected) <= DISPLAY_TOL
+        except AssertionError:
+            return False
+
+    try:
+        wait_until(shows_expected, 60, f"the accuracy readout to show {expected:.3f} with the causal set {order} out")
+    except TimeoutError as exc:
+        pytest.fail(f"{exc} It shows {_text(page, '.rw-accuracy')!r}. Browser errors: {page.console_errors}")
+    knocked = _text(page, ".rw-knocked-out")
+    assert all(node in knocked for node in order), knocked
+
+
+@pytest.mark.timeout(600)
 def test_quickstart_explorer(lab_server, page, artifacts_dir):
     explorer = _run_quickstart(page, lab_server, QUICKSTART.name, ui="lab")
     screenshot_element(page, explorer, artifacts_dir / "explorer_initial.png")
     _check_knockout_readout(page, lab_server.root_dir / "runs" / "quickstart")
     screenshot_element(page, explorer, artifacts_dir / "explorer_knockout.png")
+    _check_causal_view(page, lab_server.root_dir / "runs" / "quickstart")
+    screenshot_element(page, explorer, artifacts_dir / "explorer_causal.png")
 
     # Move the threshold slider to its ends with the keyboard; the relay count must follow.
     before = _relay_count(page)
@@ -200,7 +260,8 @@ def test_quickstart_explorer(lab_server, page, artifacts_dir):
     )
     screenshot_element(page, explorer, artifacts_dir / "explorer_threshold.png")
     DOCS_SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(artifacts_dir / "explorer_knockout.png", DOCS_SCREENSHOT)
+    # Both maps, the causal set ringed in the graph, its deletion curves, and its knockout's accuracy.
+    shutil.copy2(artifacts_dir / "explorer_causal.png", DOCS_SCREENSHOT)
     assert not _shown_errors(page), f"The explorer shows an error: {_shown_errors(page)}"
 
 

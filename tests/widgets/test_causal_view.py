@@ -65,7 +65,8 @@ def test_opening_the_explorer_computes_nothing(setup, monkeypatch):
     assert s.effects is None and s.causal is None and s.deletion is None
     assert "press Compute causal map" in s.causal_status and not s.causal_stale
     assert "press Compute causal map" in ex.effect_heatmap.figure.title
-    assert np.isnan(ex.effect_heatmap.grid.color).all()  # the relay map's grid, empty
+    # the relay map's grid, empty: every cell grey
+    assert set(ex.effect_heatmap.color_scale.colors) == {"#f4f4f4"} and not ex.effect_heatmap.grid.color.any()
     assert list(ex.effect_heatmap.grid.row) == list(ex.heatmap.grid.row)
     assert list(ex.effect_heatmap.grid.column) == list(ex.heatmap.grid.column)
     assert ex.causal_panel.knock_causal.disabled and ex.causal_panel.figure.marks == []
@@ -93,6 +94,7 @@ def test_compute_shows_the_effect_map_of_the_selected_concept_on_the_relay_maps_
     assert list(view.grid.column) == list(ex.heatmap.grid.column)
     top = np.abs(expected).max()
     assert view.color_scale.mid == 0.0 and view.color_scale.min == pytest.approx(-top)
+    assert view.color_scale.colors == ["#2166ac", "#f7f7f7", "#b2182b"]  # blue - white - red
     assert list(view.selected_line.x) == list(ex.heatmap.selected_line.x) == ["3", "3"]
 
     view.variable.value = "margin_drop"
@@ -329,3 +331,19 @@ def test_a_wrapped_pytorch_model_works_too():
     ex.causal_panel.knock_causal.click()
     knockout = Knockout(order)
     assert s.accuracy == pytest.approx(float(evaluate(model, X, y, knockout=knockout)["accuracy"]), abs=1e-12)
+
+
+def test_save_png_shows_the_effect_map_once_computed(ex, tmp_path):
+    pytest.importorskip("matplotlib")
+    from relaywidgets.widgets.export import explorer_figure
+
+    s = ex.state
+    assert len(explorer_figure(s).axes) == 3  # relay map, per-class accuracy, the colour bar
+    s.n_random = 5
+    ex.effect_heatmap.compute.click()
+    fig = explorer_figure(s)
+    image = np.ma.filled(fig.axes[1].images[0].get_array(), np.nan)  # the panels first, then their colour bars
+    relays = s.relays
+    expected = s.effects.accuracy_drop.sel(concept=s.concept, node=relays.node.values, time=relays.time.values)
+    np.testing.assert_array_equal(image, expected.values)
+    assert ex.save_png(tmp_path / "view.png", dpi=50).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
