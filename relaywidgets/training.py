@@ -17,13 +17,16 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from ._validation import check_inputs
+from ._validation import check_float, check_inputs, check_int
 from .errors import InputError
 from .models import RecurrentClassifier, resolve_device
 
 __all__ = ["train", "TrainingHistory", "ChanceAccuracyWarning"]
 
 
+# Default validation split, and the fewest held-out sequences worth stopping on (see train's val_fraction).
+DEFAULT_VAL_FRACTION = 0.2
+MIN_VALIDATION = 20
 # The network counts as off the initial plateau at chance once its validation loss is this fraction
 # below the chance loss (it generalises something) ...
 PLATEAU_TOLERANCE = 0.03
@@ -82,7 +85,7 @@ def train(
     epochs: int = 150,
     lr: float = 3e-3,
     batch_size: int = 64,
-    val_fraction: float = 0.2,
+    val_fraction: float | None = None,
     patience: int = 30,
     lr_patience: int | None = 10,
     lr_factor: float = 0.5,
@@ -133,9 +136,12 @@ def train(
         Initial Adam learning rate.
     batch_size : int, default=64
         Sequences per gradient step.
-    val_fraction : float, default=0.2
+    val_fraction : float in [0, 1), optional
         Fraction of the samples held out (seeded) for validation, early stopping and the schedule; 0
-        trains on all, keeps the last epoch and uses no schedule.
+        trains on all, keeps the last epoch and uses no schedule. Default (None): 0.2, unless that holds
+        out fewer than 20 sequences — a split that small cannot tell epochs apart (one sequence is 5 % of
+        its accuracy) and stops on noise — in which case training uses every sequence for ``epochs``
+        epochs, as with 0.
     patience : int, default=30
         Epochs without improvement of the validation loss, once off the chance plateau, before stopping.
     lr_patience : int or None, default=10
@@ -174,17 +180,22 @@ def train(
     if not isinstance(model, RecurrentClassifier):
         raise InputError(f"train() needs a RecurrentClassifier; got {type(model).__name__}.")
     Xn, yn, ln = check_inputs(X, y, lengths, num_features=model.input_size, num_classes=model.num_classes)
-    for pname, value, low in (("epochs", epochs, 1), ("batch_size", batch_size, 1), ("patience", patience, 1)):
-        if not isinstance(value, (int, np.integer)) or value < low:
-            raise InputError(f"The {pname!r} parameter of train must be an int in [{low}, inf). Got {value!r} instead.")
-    if lr_patience is not None and (not isinstance(lr_patience, (int, np.integer)) or lr_patience < 1):
-        raise InputError(f"The 'lr_patience' parameter of train must be an int in [1, inf) or None. Got {lr_patience!r} instead.")
-    if not 0.0 < float(lr_factor) < 1.0:
-        raise InputError(f"The 'lr_factor' parameter of train must be a float in (0, 1). Got {lr_factor!r} instead.")
+    for pname, value in (("epochs", epochs), ("batch_size", batch_size), ("patience", patience)):
+        check_int(value, pname, "train", 1)
+    if lr_patience is not None:
+        check_int(lr_patience, "lr_patience", "train", 1)
+    check_float(lr_factor, "lr_factor", "train", 0.0, 1.0, low_open=True, high_open=True)
+    # A learning rate or clip norm that is infinite, NaN or zero would leave the weights untouched (or NaN)
+    # while train() seemed to run: refuse it.
+    lr = check_float(lr, "lr", "train", 0.0, low_open=True)
+    if clip_grad is not None:
+        clip_grad = check_float(clip_grad, "clip_grad", "train", 0.0, low_open=True)
+    check_float(weight_decay, "weight_decay", "train", 0.0)
+    seed = check_int(seed, "seed", "train", 0)
+    if val_fraction is None:
+        val_fraction = DEFAULT_VAL_FRACTION if round(DEFAULT_VAL_FRACTION * len(Xn)) >= MIN_VALIDATION else 0.0
     if not 0.0 <= float(val_fraction) < 1.0:
         raise InputError(f"The 'val_fraction' parameter of train must be a float in [0, 1). Got {val_fraction!r} instead.")
-    if not float(lr) > 0:
-        raise InputError(f"The 'lr' parameter of train must be a float in (0, inf). Got {lr!r} instead.")
     n = Xn.shape[0]
     rng = np.random.default_rng(seed)
     order = rng.permutation(n)

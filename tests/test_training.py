@@ -132,3 +132,39 @@ def test_learning_rate_halves_when_validation_loss_stalls():
     assert history.left_chance_epoch is not None
     assert history.lr[0] == 0.05 and min(history.lr) <= 0.025
     assert all(b in (a, a * 0.5) for a, b in zip(history.lr, history.lr[1:]))
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"lr": float("inf")}, "'lr' parameter of train must be a float in \\(0.0, inf\\)"),
+        ({"lr": float("nan")}, "'lr' parameter"),
+        ({"lr": 0}, "'lr' parameter"),
+        ({"clip_grad": 0}, "'clip_grad' parameter of train must be a float in \\(0.0, inf\\)"),
+        ({"clip_grad": float("inf")}, "'clip_grad' parameter"),
+        ({"seed": -1}, "'seed' parameter of train must be an int in \\[0, inf\\)"),
+        ({"seed": None}, "'seed' parameter"),
+        ({"seed": 1.5}, "'seed' parameter"),
+        ({"epochs": True}, "'epochs' parameter"),
+        ({"weight_decay": -1.0}, "'weight_decay' parameter"),
+    ],
+)
+def test_settings_that_would_silently_not_train_are_refused(kwargs, match):
+    model = RecurrentClassifier("gru", 2, 4, 2, device="cpu", seed=0)
+    before = [p.detach().clone() for p in model.parameters()]
+    with pytest.raises(InputError, match=match):
+        train(model, np.zeros((30, 4, 2), np.float32), np.arange(30) % 2, progress=False, **kwargs)
+    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))
+
+
+def test_small_data_trains_on_every_sequence_without_a_noisy_validation_split():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(50, 4, 2)).astype(np.float32)
+    y = (X[:, 0, 0] > 0).astype(int)
+    model = RecurrentClassifier("gru", 2, 4, 2, device="cpu", seed=0)
+    history = train(model, X, y, epochs=5, seed=0, progress=False)  # 0.2 of 50 would hold out only 10
+    assert history.val_loss == [] and history.best_epoch == 4 and not history.stopped_early
+    big = RecurrentClassifier("gru", 2, 4, 2, device="cpu", seed=0)
+    X2 = np.concatenate([X, X]).astype(np.float32)
+    history2 = train(big, X2, np.concatenate([y, y]), epochs=2, seed=0, progress=False)  # 20 held out
+    assert len(history2.val_loss) == 2
