@@ -28,6 +28,11 @@ _VALUE_LABELS = {"zero": "zero", "mean": "the unit's mean"}
 EMPTY_COLOR = "#f4f4f4"  #: every cell before the effect map is computed (the heat maps' null colour)
 
 
+def _sequence_length(state: ExplorerState) -> int:
+    """Steps of the recorded sequences: the longest knockout window there can be (1000 without a recording)."""
+    return int(state.recording.sizes["time"]) if state.recording is not None else 1000
+
+
 class EffectHeatmap(widgets.VBox):
     """A node x time map of what knocking out each unit at each step costs the selected concept.
 
@@ -85,7 +90,7 @@ class EffectHeatmap(widgets.VBox):
         )
         self.value.add_class("rw-effect-value")
         self.window = widgets.BoundedIntText(
-            value=state.effect_window, min=1, max=max(1, len(state.times) or 1000), description="window",
+            value=state.effect_window, min=1, max=_sequence_length(state), description="window",
             layout=widgets.Layout(width="150px"), tooltip="Steps per knockout window of the effect map.",
         )
         self.window.add_class("rw-effect-window")
