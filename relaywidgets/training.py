@@ -171,9 +171,9 @@ def train(
     Examples
     --------
     >>> from relaywidgets import RecurrentClassifier, make_task, train
-    >>> X, y = make_task("delayed-cue", n_samples=400, seq_len=8, seed=0)
-    >>> model = RecurrentClassifier("gru", 4, 8, 4, device="cpu")
-    >>> history = train(model, X, y, epochs=60, progress=False)
+    >>> X, y = make_task("delayed-cue", n_samples=300, seq_len=6, seed=0)
+    >>> model = RecurrentClassifier("gru", 4, 8, 4, device="cpu", seed=0)
+    >>> history = train(model, X, y, epochs=25, lr=1e-2, progress=False)  # a short, easy task: a faster lr
     >>> history.val_accuracy[history.best_epoch] > 0.9
     True
     """
