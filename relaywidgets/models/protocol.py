@@ -94,7 +94,7 @@ def check_model(model: Any, owner: str) -> Any:
         "PyTorch model with relaywidgets.stepwise(model)."
     )
     if isinstance(model, torch.nn.Module):
-        from .stepwise import find_recurrent
+        from .stepped_modules import find_recurrent
 
         if find_recurrent(model):
             hint = (

@@ -16,7 +16,6 @@ from typing import Any, Callable
 import numpy as np
 import torch
 from torch import nn
-from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
 
 from .._validation import as_numpy, check_inputs, check_lengths, first_bad_positions, is_int
 from ..contract import node_label
@@ -24,193 +23,9 @@ from ..errors import InputError, RelaywidgetsError
 from .plan import compile_knockouts
 from .protocol import RecurrentLayer, knockout_shape
 from .recurrent import RecurrentStates, _torch_arch
-from .stepping import layer_clamp, run_layer
+from .stepped_modules import CELLS, STEPPED, SUPPORTED, RunContext, Stepped, find_recurrent
 
 __all__ = ["stepwise", "StepwiseModel", "find_recurrent"]
-
-_SUPPORTED = "torch.nn.RNN (tanh or relu), torch.nn.LSTM and torch.nn.GRU (unidirectional, without proj_size)"
-_CELLS = (nn.RNNCell, nn.LSTMCell, nn.GRUCell)
-
-
-def find_recurrent(module: nn.Module) -> list[tuple[str, nn.Module]]:
-    """``(path, submodule)`` of every torch RNN/LSTM/GRU inside ``module`` (itself included), in registration order."""
-    return [(name, m) for name, m in module.named_modules() if isinstance(m, nn.RNNBase)]
-
-
-# ---------------------------------------------------------------------------------------------------- stepping
-class _RunContext:
-    """What one :meth:`StepwiseModel.run` hands to the stepped submodules and gets back from them."""
-
-    def __init__(self, plan: Any, seq_len: int, offsets: dict[str, int]) -> None:
-        self.plan = plan
-        self.seq_len = seq_len
-        self.offsets = offsets
-        self.hidden: dict[int, torch.Tensor] = {}  # global layer -> (time, batch, hidden)
-        self.cell: dict[int, torch.Tensor] = {}
-        self.calls: dict[str, int] = {}
-
-
-class _Stepped:
-    """Mixin that makes a torch recurrent module step cell by cell (the class of each wrapped submodule).
-
-    The parameters, buffers and ``state_dict`` keys stay those of the torch module; only ``forward`` changes.
-    """
-
-    _relay_path: str = ""
-    _relay_arch: str = "rnn"
-    _relay_context: _RunContext | None = None
-
-    def forward(self, input: Any, hx: Any = None) -> Any:  # noqa: A002 - torch's own argument name
-        ctx = self._relay_context
-        where = f"recurrent submodule {self._relay_path!r}" if self._relay_path else "the recurrent module"
-        packed = isinstance(input, PackedSequence)
-        unbatched = False
-        lengths = None
-        if packed:
-            x, lengths = pad_packed_sequence(input)  # (time, batch, feature) in the caller's batch order
-        else:
-            if not isinstance(input, torch.Tensor) or input.dim() not in (2, 3):
-                shape = tuple(input.shape) if isinstance(input, torch.Tensor) else type(input).__name__
-                raise InputError(
-                    f"{where} takes a 3-D tensor (batch and time first as batch_first says), a 2-D unbatched "
-                    f"tensor or a PackedSequence; got {shape}."
-                )
-            unbatched = input.dim() == 2
-            if unbatched:
-                x = input.unsqueeze(1)
-            else:
-                x = input.transpose(0, 1) if self.batch_first else input
-        if x.shape[-1] != self.input_size:
-            raise InputError(
-                f"{where} expects {self.input_size} feature(s) per step but its input has {x.shape[-1]}; "
-                "check the feature size of X (or of the layer feeding it)."
-            )
-        batch = x.shape[1]
-        h0, c0 = self._initial_states(hx, batch, unbatched, where)
-        if ctx is not None:
-            calls = ctx.calls.get(self._relay_path, 0)
-            if calls:
-                raise InputError(
-                    f"{where} ran twice in one forward pass; relaywidgets records and knocks out each recurrent "
-                    "submodule on one pass over the sequence. Wrap a model that calls each of them once."
-                )
-            ctx.calls[self._relay_path] = calls + 1
-        offset = ctx.offsets[self._relay_path] if ctx is not None else 0
-        layer_input = x
-        h_n, c_n = [], []
-        rows = torch.arange(batch, device=x.device)
-        last = (lengths.to(x.device) - 1) if lengths is not None else None
-        for layer in range(self.num_layers):
-            clamp = layer_clamp(ctx.plan if ctx is not None else None, offset + layer)
-            hs, cs = run_layer(
-                self._relay_arch,
-                layer_input,
-                getattr(self, f"weight_ih_l{layer}"),
-                getattr(self, f"weight_hh_l{layer}"),
-                getattr(self, f"bias_ih_l{layer}", None) if self.bias else None,
-                getattr(self, f"bias_hh_l{layer}", None) if self.bias else None,
-                h0[layer] if h0 is not None else None,
-                c0[layer] if c0 is not None else None,
-                clamp,
-                nonlinearity=getattr(self, "nonlinearity", "tanh"),
-                keep_cell=ctx is not None or packed,
-            )
-            if last is None:
-                h_n.append(hs[-1])
-                if cs is not None:
-                    c_n.append(cs[-1])
-            else:  # each sequence's state at its own last step, as torch returns for packed input
-                h_n.append(hs[last, rows])
-                if cs is not None:
-                    c_n.append(cs[last, rows])
-            if ctx is not None:
-                self._store(ctx, offset + layer, hs, cs, packed, where)
-            layer_input = hs
-            if self.dropout and self.training and layer < self.num_layers - 1:
-                layer_input = nn.functional.dropout(hs, self.dropout, training=True)
-        output = hs
-        h_out = torch.stack(h_n)
-        c_out = torch.stack(c_n) if c_n else None
-        if packed:
-            output = _pack_like(output, input)
-        elif unbatched:
-            output, h_out = output.squeeze(1), h_out.squeeze(1)
-            c_out = c_out.squeeze(1) if c_out is not None else None
-        elif self.batch_first:
-            output = output.transpose(0, 1)
-        return output, ((h_out, c_out) if self._relay_arch == "lstm" else h_out)
-
-    def _initial_states(
-        self, hx: Any, batch: int, unbatched: bool, where: str
-    ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
-        """``(h0, c0)`` as ``(layer, batch, hidden)`` tensors, or None for zeros."""
-        if hx is None:
-            return None, None
-        if self._relay_arch == "lstm":
-            if not isinstance(hx, (tuple, list)) or len(hx) != 2:
-                raise InputError(f"{where} is an LSTM: hx must be a tuple (h_0, c_0); got {type(hx).__name__}.")
-            states = list(hx)
-        else:
-            states = [hx]
-        out = []
-        for s in states:
-            s = s.unsqueeze(1) if unbatched else s
-            if s.dim() != 3 or s.shape[0] != self.num_layers or s.shape[1] != batch or s.shape[2] != self.hidden_size:
-                raise InputError(
-                    f"{where}: an initial state has shape {tuple(s.shape)}; expected (num_layers, batch, hidden) = "
-                    f"({self.num_layers}, {batch}, {self.hidden_size})."
-                )
-            out.append(s)
-        return out[0], (out[1] if len(out) > 1 else None)
-
-    def _store(
-        self, ctx: _RunContext, layer: int, hs: torch.Tensor, cs: torch.Tensor | None, packed: bool, where: str
-    ) -> None:
-        steps = hs.shape[0]
-        if steps != ctx.seq_len:
-            if not (packed and steps < ctx.seq_len):
-                raise InputError(
-                    f"{where} ran over {steps} step(s) but the input has {ctx.seq_len}. Recordings and knockouts "
-                    "need every recurrent submodule to step along the input's time axis (axis 1 of X)."
-                )
-            # A packed batch runs to its longest sequence only; later steps lie past every length.
-            pad = (0, 0, 0, 0, 0, ctx.seq_len - steps)
-            hs = nn.functional.pad(hs, pad)
-            cs = nn.functional.pad(cs, pad) if cs is not None else None
-        ctx.hidden[layer] = hs
-        if cs is not None:
-            ctx.cell[layer] = cs
-
-
-def _pack_like(output: torch.Tensor, template: PackedSequence) -> PackedSequence:
-    """Time-major ``output`` (caller's batch order) packed with the batch sizes and order of ``template``."""
-    batch_sizes = template.batch_sizes
-    order = template.sorted_indices
-    if order is not None:
-        output = output.index_select(1, order.to(output.device))
-    batch = output.shape[1]
-    valid = torch.arange(batch)[None, :] < batch_sizes[:, None]  # (time, sorted position)
-    data = output[valid.to(output.device)]
-    return PackedSequence(data, batch_sizes, template.sorted_indices, template.unsorted_indices)
-
-
-class _SteppedRNN(_Stepped, nn.RNN):
-    _relay_arch = "rnn"
-
-
-class _SteppedLSTM(_Stepped, nn.LSTM):
-    _relay_arch = "lstm"
-
-
-class _SteppedGRU(_Stepped, nn.GRU):
-    _relay_arch = "gru"
-
-
-_STEPPED = {"rnn": _SteppedRNN, "lstm": _SteppedLSTM, "gru": _SteppedGRU}
-_STEPPED_NAMES = {"rnn": "SteppedRNN", "lstm": "SteppedLSTM", "gru": "SteppedGRU"}
-for _arch, _cls in _STEPPED.items():
-    _cls.__name__ = _cls.__qualname__ = _STEPPED_NAMES[_arch]
-
 
 # ---------------------------------------------------------------------------------------------------- the wrapper
 def _default_call(module: nn.Module, x: torch.Tensor, lengths: torch.Tensor | None) -> Any:
@@ -282,13 +97,13 @@ class StepwiseModel(nn.Module):
                 raise InputError(f"The {name!r} parameter of stepwise must be a callable or None. Got {value!r} instead.")
         found = find_recurrent(module)
         if not found:
-            cells = [name or type(module).__name__ for name, m in module.named_modules() if isinstance(m, _CELLS)]
+            cells = [name or type(module).__name__ for name, m in module.named_modules() if isinstance(m, CELLS)]
             extra = (
                 f" It holds recurrent cell(s) {cells} stepped by the model's own loop, which stepwise cannot "
                 "clamp between steps." if cells else ""
             )
             raise InputError(
-                f"stepwise found no recurrent layer in {type(module).__name__}; it wraps {_SUPPORTED}.{extra} "
+                f"stepwise found no recurrent layer in {type(module).__name__}; it wraps {SUPPORTED}.{extra} "
                 "A model with a custom recurrent cell needs its own knockout hooks; build a "
                 "relaywidgets.RecurrentClassifier or record its activations with recording_from_arrays instead."
             )
@@ -297,14 +112,14 @@ class StepwiseModel(nn.Module):
             owner = f"stepwise (submodule {path!r})" if path else "stepwise"
             arch = _torch_arch(sub, owner)
             base = type(sub)
-            if isinstance(sub, _Stepped):
+            if isinstance(sub, Stepped):
                 raise InputError(f"{owner}: this model is already wrapped; pass the original model to stepwise.")
             if base.forward is not {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[arch].forward:
                 raise InputError(
                     f"{owner}: {base.__name__} overrides the forward pass of torch's {arch.upper()}; stepwise "
-                    f"wraps {_SUPPORTED} themselves."
+                    f"wraps {SUPPORTED} themselves."
                 )
-            sub.__class__ = _STEPPED[arch]
+            sub.__class__ = STEPPED[arch]
             sub._relay_path = path
             layout.extend(RecurrentLayer(path, layer, arch, int(sub.hidden_size)) for layer in range(sub.num_layers))
         self.module = module
@@ -490,7 +305,7 @@ class StepwiseModel(nn.Module):
         if not isinstance(start, (int, np.integer)) or not 0 <= start < seq_len:
             raise InputError(f"start must lie in 0 .. {seq_len - 1}; got {start!r}.")
         plan = compile_knockouts(knockout, seq_len=seq_len, device=self.device, **knockout_shape(self))
-        ctx = _RunContext(plan, seq_len, self._offsets)
+        ctx = RunContext(plan, seq_len, self._offsets)
         for sub in self._stepped:
             sub._relay_context = ctx
         call = self.call or _default_call
