@@ -15,13 +15,17 @@ import numpy as np
 import torch
 import xarray as xr
 
+from ._files import atomic_write, content_digest
 from ._version import __version__
 from .contract import RECORDING_FORMAT, check_recording
 from .errors import InputError, RecordingError
 from .models import RecurrentClassifier, stepwise
 from .models.protocol import check_model, check_model_inputs, is_recurrent_model, layout_of
 
-__all__ = ["record", "check_recording", "save_recording", "load_recording", "RECORDING_FORMAT"]
+__all__ = ["record", "check_recording", "save_recording", "load_recording", "recording_digest", "RECORDING_FORMAT"]
+
+#: Attribute of a saved recording holding the SHA-256 of its variables and coordinates (see recording_digest).
+CHECKSUM_ATTR = "relaywidgets_sha256"
 
 @torch.no_grad()
 def record(
@@ -217,16 +221,78 @@ def _class_names(class_names: Sequence[str] | None, model: Any) -> list[str]:
 def save_recording(ds: xr.Dataset, path: str | os.PathLike) -> Path:
     """Write a recording to a netCDF-4 file (h5netcdf); the round trip is exact.
 
-    The file is written next to ``path`` first and moved into place, so an existing file is never
-    left half-overwritten.
+    The file is encoded in memory, written under a unique temporary name beside ``path`` and moved into
+    place when complete: an existing file is never left half-overwritten, concurrent saves to one path never
+    mix, and a failed save leaves no temporary file. The file stores a SHA-256 of the recording's variables
+    and coordinates (attribute ``relaywidgets_sha256``), which :func:`load_recording` checks. Missing parent
+    directories are created. Encoding in memory needs about the recording's size again in memory; it keeps a
+    full disk an ordinary, reported error (HDF5 writing straight to a failing file can crash the process).
+
+    Raises
+    ------
+    RecordingError
+        When ``ds`` breaks the recording contract, or the file cannot be written; the message names the
+        cause (disk full, permission denied, a directory at ``path``, ...) and what to do.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from relaywidgets import RecurrentClassifier, make_task, record
+    >>> X, y = make_task("delayed-cue", n_samples=8, seq_len=5, seed=0)
+    >>> rec = record(RecurrentClassifier("gru", 4, 3, 4, device="cpu", seed=0), X, y)
+    >>> path = save_recording(rec, pathlib.Path(tempfile.mkdtemp()) / "rec.nc")
+    >>> load_recording(path).identical(rec)
+    True
     """
     check_recording(ds)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    ds.to_netcdf(tmp, engine="h5netcdf")
-    os.replace(tmp, path)
-    return path
+    # A copy with the checksum in its attributes: the caller's Dataset is left as it was.
+    stamped = ds.assign_attrs({CHECKSUM_ATTR: recording_digest(ds)})
+    try:
+        encoded = stamped.to_netcdf(engine="h5netcdf")
+    except MemoryError:
+        raise RecordingError(
+            f"Not enough memory to encode the recording ({ds.nbytes / 2**20:,.0f} MiB) before writing it. "
+            "Free memory, or save a subset (e.g. rec.isel(sample=slice(0, n)))."
+        ) from None
+    except (TypeError, ValueError) as exc:  # e.g. attributes netCDF cannot hold
+        raise RecordingError(
+            f"The recording cannot be encoded as netCDF ({type(exc).__name__}: {exc}). Keep its attributes to "
+            "strings, numbers and arrays of them."
+        ) from None
+    return atomic_write(path, lambda fh: fh.write(encoded), error=RecordingError, what="recording")
+
+
+def recording_digest(ds: xr.Dataset) -> str:
+    """SHA-256 (hex) of a recording's data variables and coordinates (names, dtypes, shapes, values).
+
+    Stored by :func:`save_recording` in the attribute ``relaywidgets_sha256`` and checked on load. Attributes
+    are not covered (they describe; the checks of :func:`check_recording` cover the structural ones).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a = xr.Dataset({"v": ("x", np.arange(3.0))})
+    >>> recording_digest(a) == recording_digest(a.copy(deep=True)), recording_digest(a) == recording_digest(a + 1)
+    (True, False)
+    """
+    names = sorted(ds.data_vars) + sorted(ds.coords)
+    return content_digest((f"{name}:{'/'.join(ds[name].dims)}", ds[name].values) for name in names)
+
+
+def _verify_digest(ds: xr.Dataset, where: str) -> xr.Dataset:
+    """Check a loaded recording against its stored checksum (if any) and drop the checksum attribute."""
+    expected = ds.attrs.get(CHECKSUM_ATTR)
+    if expected is None:  # written before checksums existed, or by another tool: nothing to verify
+        return ds
+    if recording_digest(ds) != str(expected):
+        raise RecordingError(
+            f"{where} is corrupted: its data do not match the SHA-256 checksum stored when it was saved. "
+            "Restore it from a backup or record it again."
+        )
+    # The checksum describes the file, not the data in memory, which the caller may change and save again.
+    out = ds.copy(deep=False)
+    out.attrs = {k: v for k, v in ds.attrs.items() if k != CHECKSUM_ATTR}
+    return out
 
 
 def load_recording(path: str | os.PathLike) -> xr.Dataset:
@@ -251,4 +317,5 @@ def load_recording(path: str | os.PathLike) -> xr.Dataset:
     for name in ("node", "class_name"):
         if name in ds.coords and ds[name].dtype == object:
             ds = ds.assign_coords({name: (ds[name].dims, ds[name].values.astype(str))})
+    ds = _verify_digest(ds, f"The recording file {str(path)!r}")
     return check_recording(ds)

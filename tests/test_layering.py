@@ -24,11 +24,12 @@ SOURCE = Path(__file__).resolve().parents[1] / PACKAGE
 #: Floors, lowest first: room names (a module ``x.py`` and a package ``x/`` are the same room).
 FLOORS: list[tuple[str, set[str]]] = [
     ("ground", {"_version", "errors"}),
-    ("input checks", {"_validation"}),
+    ("input checks", {"_validation", "_files"}),
     ("data contracts", {"contract"}),
     ("recordings from arrays", {"recording_arrays"}),
     ("numerical core", {"info", "metrics", "tasks", "data", "testing"}),
     ("model and relay search", {"models", "relay"}),
+    ("recording stores", {"recording_store"}),
     ("tools on the model", {"training", "serialization", "recording"}),
     ("knockout experiments", {"knockout"}),
     ("figures", {"plot"}),
