@@ -29,7 +29,7 @@ import numpy as np
 from scipy import integrate, stats
 
 import relaywidgets.info as rinfo
-from relaywidgets.info.validation import UndersamplingWarning
+from relaywidgets.info import UndersamplingWarning
 
 LN2 = np.log(2.0)
 

@@ -31,7 +31,7 @@ from .estimation import (
 from .functions import conditional_entropy, conditional_mutual_information, entropy, mutual_information
 from .registry import estimators, get_estimator, register_estimator
 from .significance import PermutationResult, permutation_test
-from .validation import UndersamplingWarning
+from .._validation import UndersamplingWarning
 
 __all__ = [
     "discretize",

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
-from .validation import check_int
+from .._validation import check_int
 
 __all__ = ["Discretizer", "discretize", "discretizers", "two_means_thresholds"]
 

@@ -17,7 +17,7 @@ import numpy as np
 from .._validation import is_int
 from ..errors import InputError
 from . import functions
-from .validation import UndersamplingWarning, check_float, check_int
+from .._validation import UndersamplingWarning, check_float, check_int
 
 __all__ = ["PermutationResult", "permutation_test"]
 

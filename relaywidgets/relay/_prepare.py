@@ -17,7 +17,7 @@ from ..contract import concept_names, resolve_concept
 from ..errors import InputError, RecordingError
 from ..info import UndersamplingWarning, discretize, discretizers, get_estimator
 from ..info import Estimator
-from ..info.validation import check_choice, check_float
+from .._validation import check_choice, check_float
 from ._counts import counting_fast_path
 
 __all__ = [

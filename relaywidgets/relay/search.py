@@ -12,7 +12,7 @@ import xarray as xr
 
 from .._version import __version__
 from ..errors import InputError
-from ..info.validation import check_int
+from .._validation import check_int
 from . import _prepare as prep
 from ..info.backends import NumpyBackend, get_backend
 from ._slice import DiscreteSlice, GenericSlice, SliceResult

@@ -10,7 +10,7 @@ import numpy as np
 import xarray as xr
 
 from ..errors import InputError
-from ..info.validation import check_choice
+from .._validation import check_choice
 from ._greedy import TIE_TOL
 from ._prepare import check_threshold
 

@@ -19,7 +19,7 @@ import numpy as np
 from ...errors import InputError
 from ..backends import get_backend
 from ..counting import SubsetCounter, column_alphabet_log2, entropy_from_counts, joint_codes
-from ..validation import (
+from ..._validation import (
     as_codes,
     as_samples_array,
     check_finite,

@@ -11,7 +11,7 @@ from scipy.linalg import solve_triangular
 from scipy.special import ndtri, psi
 
 from ...errors import InputError
-from ..validation import check_float, check_int
+from ..._validation import check_float, check_int
 from .base import ContinuousEstimator
 
 __all__ = ["GCMIEstimator", "copnorm"]

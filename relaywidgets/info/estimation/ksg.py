@@ -11,7 +11,7 @@ from scipy.special import digamma
 
 from ..._validation import is_int
 from ...errors import InputError
-from ..validation import check_float, check_int
+from ..._validation import check_float, check_int
 from .base import ContinuousEstimator
 
 __all__ = ["KSGEstimator"]
