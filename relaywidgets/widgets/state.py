@@ -86,6 +86,55 @@ def _recording_inputs(rec: xr.Dataset) -> tuple[np.ndarray, np.ndarray, np.ndarr
     return X, y, lengths
 
 
+def model_fit_problems(model: Any, rec: xr.Dataset) -> list[str]:
+    """Why ``model`` is not the network ``rec`` was recorded from (empty when it fits).
+
+    Compares what the recording states about its network (architecture, layers, units per layer, input
+    features, classes; node labels, which name module, layer and unit) with the model. A recording of a
+    subset of the units fits as long as the model has every recorded node.
+
+    Examples
+    --------
+    >>> from relaywidgets import RecurrentClassifier, make_task, record
+    >>> X, y = make_task("delayed-cue", n_samples=8, seq_len=5, seed=0)
+    >>> rec = record(RecurrentClassifier("gru", 4, 3, 4, device="cpu"), X, y)
+    >>> model_fit_problems(RecurrentClassifier("gru", 4, 3, 4, device="cpu"), rec)
+    []
+    >>> model_fit_problems(RecurrentClassifier("lstm", 4, 5, 4, device="cpu"), rec)
+    ["architecture 'gru' in the recording, 'lstm' in the model", 'units per layer [3] in the recording, [5] in the model']
+    """
+    from ..models.protocol import is_recurrent_model, layer_sizes
+
+    if not is_recurrent_model(model):
+        return []  # the knockout session says what a model must be
+    problems = []
+    attrs = rec.attrs
+    arch = getattr(model, "arch", None)
+    if "arch" in attrs and arch is not None and str(attrs["arch"]) != str(arch):
+        problems.append(f"architecture {str(attrs['arch'])!r} in the recording, {str(arch)!r} in the model")
+    sizes = layer_sizes(model)
+    if "num_layers" in attrs and int(attrs["num_layers"]) != len(sizes):
+        problems.append(f"{int(attrs['num_layers'])} layer(s) in the recording, {len(sizes)} in the model")
+    elif "hidden_size" in attrs:
+        recorded = np.atleast_1d(np.asarray(attrs["hidden_size"])).astype(int).tolist()
+        if len(recorded) == 1:
+            recorded = recorded * len(sizes)
+        if recorded != list(sizes):
+            problems.append(f"units per layer {recorded[:1] if len(set(recorded)) == 1 else recorded} in the "
+                            f"recording, {sizes[:1] if len(set(sizes)) == 1 else sizes} in the model")
+    if rec.sizes["class"] != model.num_classes:
+        problems.append(f"{rec.sizes['class']} classes in the recording, {model.num_classes} in the model")
+    input_size = getattr(model, "input_size", None)
+    if attrs.get("input_kind") != "tokens" and is_int(input_size) and rec.sizes["feature"] != input_size:
+        problems.append(f"{rec.sizes['feature']} input feature(s) in the recording, {input_size} in the model")
+    known = set(model.node_labels)
+    foreign = [str(n) for n in rec["node"].values if str(n) not in known]
+    if foreign and not problems:
+        problems.append(f"node(s) {foreign[:3]} of the recording are not units of the model "
+                        f"(its units are {list(model.node_labels)[:2]} ...)")
+    return problems
+
+
 class _Evaluator:
     """Accuracy of the model under a set of knocked-out node labels.
 
@@ -251,6 +300,8 @@ class ExplorerState(HasTraits):
         self._busy_lock = threading.Lock()
         self._busy_count = 0
         self._setting_model = False
+        self._pending: tuple[tuple[int, ...], Any] | None = None
+        self._inputs_from_recording = False
         self._causal_cache: dict[tuple, xr.Dataset] = {}
         self._causal_asked = False  # whether compute_causal ran: only then is a missing result "stale"
         # Settings and selections given here win over those a relay map carries, and a knockout needs
@@ -330,7 +381,68 @@ class ExplorerState(HasTraits):
             from ..contract import check_recording
 
             check_recording(rec)
+            if self.model is not None:
+                self._check_fit(self.model, rec)
         return rec
+
+    def _check_fit(self, model: Any, rec: xr.Dataset) -> None:
+        problems = model_fit_problems(model, rec)
+        if problems:
+            raise ExplorerStateError(
+                "The model does not fit the recording: " + "; ".join(problems) + ". Pass the model the recording "
+                "was made with, or record this one: Explorer(relaywidgets.record(model, X, y), model=model) "
+                "(relaywidgets.explore(model, X, y) does both)."
+            )
+
+    @validate("model", "X", "y", "lengths")
+    def _check_model_data(self, proposal: Any) -> Any:
+        # Cross-field checks happen here, before the value is stored: a rejected value never stays in the state.
+        value = proposal["value"]
+        if self._setting_model:  # use_model checked the whole set before assigning it
+            return value
+        combo = {"model": self.model, "X": self.X, "y": self.y, "lengths": self.lengths, proposal["trait"].name: value}
+        evaluator = self._prepare_evaluator(**combo)
+        self._pending = ((id(combo["model"]), id(combo["X"]), id(combo["y"]), id(combo["lengths"])), evaluator)
+        return value
+
+    def _prepare_evaluator(self, model: Any, X: Any, y: Any, lengths: Any) -> "_Evaluator | None":
+        """Check a model and its evaluation data against each other and the recording; build their evaluator."""
+        if model is None or X is None or y is None:
+            return None
+        rec = self.recording
+        if rec is not None:
+            self._check_fit(model, rec)
+        try:
+            evaluator = _Evaluator(model, X, y, lengths)
+        except ExplorerStateError:
+            raise
+        except (InputError, ValueError, TypeError) as exc:  # bad data for this model: say so, keep the state
+            raise ExplorerStateError(f"The model and its data do not fit together: {exc}") from None
+        if rec is not None and not rec.attrs.get("knockout") and self._inputs_are_recorded(rec, X, lengths):
+            # Same architecture is not the same network: the recorded decisions must be the model's own.
+            predicted = np.asarray(model.predict(X, lengths))
+            differ = int((predicted != rec["prediction"].values).sum())
+            if differ > max(1, 0.01 * predicted.size):
+                raise ExplorerStateError(
+                    f"The model is not the network the recording was made with: on the recording's inputs its "
+                    f"predictions differ from the recorded ones in {differ} of {predicted.size} samples. Pass the "
+                    "model the recording was made with, or record this one (relaywidgets.record(model, X, y))."
+                )
+        return evaluator
+
+    @staticmethod
+    def _inputs_are_recorded(rec: xr.Dataset, X: Any, lengths: Any) -> bool:
+        """Whether ``X`` (and ``lengths``) are the inputs stored in ``rec`` (so its predictions can be compared)."""
+        X_rec, _, len_rec = _recording_inputs(rec)
+        X_arr = np.asarray(X.detach().cpu() if hasattr(X, "detach") else X)
+        if X_arr.shape != X_rec.shape or (lengths is None) != (len_rec is None):
+            return False
+        if lengths is not None and not np.array_equal(np.asarray(lengths), len_rec):
+            return False
+        if lengths is not None:  # steps past a length are NaN in the recording, 0 in X_rec: compare valid steps
+            valid = np.arange(X_rec.shape[1])[None, :] < len_rec[:, None]
+            return bool(np.array_equal(X_arr[valid].astype(X_rec.dtype), X_rec[valid]))
+        return bool(np.array_equal(X_arr.astype(X_rec.dtype), X_rec))
 
     @validate("relays")
     def _check_relays(self, proposal: Any) -> Any:
@@ -487,6 +599,17 @@ class ExplorerState(HasTraits):
 
     @observe("recording")
     def _recording_changed(self, change: Any) -> None:
+        if change["old"] is not None:
+            # Relay maps, causal results and readouts of the old recording say nothing about the new one.
+            self._cache.clear()
+            self._raw = self._derived = None
+            self.relays = None
+            self.stale = False
+            self.status = "" if change["new"] is None else "new recording: press Recompute."
+            if self._inputs_from_recording and self.model is not None:
+                self.use_model(self.model)  # re-reads inputs and labels from the new recording
+            else:
+                self._clear_causal()
         times = self.times
         if times and self.time not in times:
             self.time = times[-1]
@@ -519,27 +642,36 @@ class ExplorerState(HasTraits):
             Evaluation data; when both X and y are omitted, the inputs and labels stored in the
             recording are used.
         """
+        from_recording = False
         if model is not None:
             if X is None and y is None and self.recording is not None:
                 X, y, lengths = _recording_inputs(self.recording)
+                from_recording = True
             elif X is None or y is None:
                 raise ExplorerStateError(
                     "Knockouts need both X and y (or neither, to reuse the inputs stored in the recording); "
                     "pass X=..., y=... together."
                 )
+        # Everything is checked before anything is assigned: a refused model leaves the state as it was.
+        evaluator = self._prepare_evaluator(model, X, y, lengths)
         self._setting_model = True
         try:
             self.X, self.y, self.lengths, self.model = X, y, lengths, model
         finally:
             self._setting_model = False
-        self._rebuild_evaluator()
+        self._inputs_from_recording = from_recording
+        self._rebuild_evaluator(evaluator)
 
     @observe("model", "X", "y", "lengths")
     def _model_changed(self, change: Any) -> None:
         if not self._setting_model:
-            self._rebuild_evaluator()
+            if change["name"] in ("X", "y", "lengths"):
+                self._inputs_from_recording = False
+            current = (id(self.model), id(self.X), id(self.y), id(self.lengths))
+            pending, self._pending = self._pending, None
+            self._rebuild_evaluator(pending[1] if pending is not None and pending[0] == current else None)
 
-    def _rebuild_evaluator(self) -> None:
+    def _rebuild_evaluator(self, evaluator: "_Evaluator | None" = None) -> None:
         self._evaluator = None
         self._clear_causal()
         if not self.has_model:
@@ -549,7 +681,7 @@ class ExplorerState(HasTraits):
                 self.per_class_accuracy = self.baseline_per_class_accuracy = ()
             return
         with self._busy():
-            self._evaluator = _Evaluator(self.model, self.X, self.y, self.lengths)
+            self._evaluator = evaluator or _Evaluator(self.model, self.X, self.y, self.lengths)
             acc, per = self._evaluator.baseline()
             with self.hold_trait_notifications():
                 self.baseline_accuracy = acc
