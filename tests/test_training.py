@@ -119,7 +119,7 @@ def test_does_not_stop_or_lower_the_rate_on_the_plateau_at_chance():
         history = train(model, X, y, epochs=20, patience=1, lr_patience=1, seed=0, progress=False)
     assert len(history.train_loss) == 20 and not history.stopped_early
     assert history.left_chance_epoch is None
-    assert history.lr == [3e-3] * 20
+    assert history.lr == [train.__kwdefaults__["lr"]] * 20  # the default lr, never lowered on the plateau
 
 
 def test_learning_rate_halves_when_validation_loss_stalls():
