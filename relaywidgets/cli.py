@@ -26,10 +26,21 @@ def _build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seq-len", type=int, default=20, help="steps per sequence")
     demo.add_argument("--n-train", type=int, default=2000, help="training sequences")
     demo.add_argument("--n-test", type=int, default=1000, help="held-out test sequences")
-    demo.add_argument("--seed", type=int, default=0, help="seed of data, training and analyses")
+    demo.add_argument("--seed", type=_seed, default=0, help="seed of data, training and analyses (an int >= 0)")
     demo.add_argument("--no-relays", action="store_true", help="skip the relay analysis and knockouts")
     demo.add_argument("--quiet", action="store_true", help="no progress bars")
     return parser
+
+
+def _seed(text: str) -> int:
+    """A non-negative integer seed; argparse turns the ValueError into a usage message naming --seed."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {value}")
+    return value
 
 
 def run_demo(args: argparse.Namespace) -> dict:

@@ -12,6 +12,7 @@ from typing import Callable
 
 import numpy as np
 
+from ._validation import check_int
 from .errors import InputError
 
 __all__ = ["make_task", "tasks", "task_info", "DEFAULT_TASK"]
@@ -176,6 +177,7 @@ def make_task(
             raise InputError(f"The {pname!r} parameter of make_task must be an int in [{low}, inf). Got {value!r} instead.")
     if not isinstance(noise, (int, float, np.floating)) or not np.isfinite(noise) or noise < 0:
         raise InputError(f"The 'noise' parameter of make_task must be a float in [0, inf). Got {noise!r} instead.")
+    seed = check_int(seed, "seed", "make_task", 0)  # numpy refuses negative or float seeds with raw errors
     rng = np.random.default_rng(seed)
     X, y = fn(int(n_samples), int(seq_len), rng, int(n_classes), float(noise))
     return np.ascontiguousarray(X, dtype=np.float32), y.astype(np.int64)

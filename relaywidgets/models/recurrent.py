@@ -110,6 +110,10 @@ class RecurrentClassifier(nn.Module):
                 raise InputError(
                     f"The {name!r} parameter of RecurrentClassifier must be an int in [{low}, inf). Got {value!r} instead."
                 )
+        if seed is not None and not (is_int(seed) and 0 <= seed < 2**63):
+            raise InputError(
+                f"The 'seed' parameter of RecurrentClassifier must be None or an int in [0, 2**63). Got {seed!r} instead."
+            )
         self.arch = arch.lower()
         self.input_size = int(input_size)
         self.hidden_size = int(hidden_size)

@@ -542,6 +542,13 @@ class ExplorerState(HasTraits):
             raise self._fail("relay_ranking", f"one of {list(RELAY_RANKINGS)} (a per-node relay score)", value)
         return value
 
+    @validate("random_seed")
+    def _check_random_seed(self, proposal: Any) -> int:
+        value = proposal["value"]
+        if value < 0:
+            raise self._fail("random_seed", "an int in [0, inf) (the seed of the next random control)", value)
+        return value
+
     @validate("n_random")
     def _check_n_random(self, proposal: Any) -> int:
         value = proposal["value"]
@@ -866,6 +873,8 @@ class ExplorerState(HasTraits):
         if seed is None:
             seed = self.random_seed
             self.random_seed = seed + 1
+        elif not is_int(seed) or seed < 0:
+            raise self._fail("seed", "None or an int in [0, inf) (the seed of the random draw)", seed)
         rng = np.random.default_rng(seed)
         if size is not None:
             if not is_int(size) or not 0 <= size <= len(labels):
