@@ -6,7 +6,7 @@ Every error the package raises on bad input is one of these, so a user can catch
 
 from __future__ import annotations
 
-__all__ = ["RelaywidgetsError", "InputError", "RecordingError", "ModelFileError", "KnockoutError"]
+__all__ = ["RelaywidgetsError", "InputError", "RecordingError", "ModelFileError", "KnockoutError", "ClusterError"]
 
 
 class RelaywidgetsError(Exception):
@@ -27,3 +27,7 @@ class ModelFileError(RelaywidgetsError, ValueError):
 
 class KnockoutError(RelaywidgetsError, ValueError):
     """A knockout specification cannot be applied to the model it was given to."""
+
+
+class ClusterError(RelaywidgetsError, RuntimeError):
+    """A Dask cluster running an analysis went away or failed before the analysis finished."""

@@ -40,6 +40,7 @@ def record(
     task: str | None = None,
     seed: int | None = None,
     decision: Callable[[Any], torch.Tensor] | None = None,
+    store: str | os.PathLike | None = None,
 ) -> xr.Dataset:
     """Run ``model`` over ``X`` and return its activations as a labelled Dataset.
 
@@ -68,6 +69,11 @@ def record(
     decision : callable, optional
         For an unwrapped ``nn.Module`` only: ``decision(output) -> logits (batch, class)``, where the
         decision is in the model's output (default: the output itself). See :func:`relaywidgets.stepwise`.
+    store : path, optional
+        Write the recording batch by batch to this new Zarr store (a ``.zarr`` directory; chunks of
+        ``batch_size`` samples) instead of building it in memory, and return it opened lazily (Dask-backed):
+        for recordings larger than memory (docs/scaling.md). The store appears under its name only when
+        complete.
 
     Returns
     -------
@@ -98,6 +104,11 @@ def record(
     >>> rec.node.values[:2].tolist(), str(rec.module.values[0])
     (['gru:l0.h0', 'gru:l0.h1'], 'gru')
     """
+    if store is not None:
+        from .recording_store import record_to_store
+
+        return record_to_store(record, model, X, y, lengths, store=store, batch_size=batch_size, decision=decision,
+                               knockout=knockout, class_names=class_names, task=task, seed=seed)
     if isinstance(model, torch.nn.Module) and not is_recurrent_model(model):
         model = stepwise(model, decision=decision)  # raises, saying what is supported, without recurrent layers
     elif decision is not None:
@@ -298,11 +309,19 @@ def _verify_digest(ds: xr.Dataset, where: str) -> xr.Dataset:
 def load_recording(path: str | os.PathLike) -> xr.Dataset:
     """Read a recording written by :func:`save_recording` (fully into memory) and check it.
 
+    A Zarr store written by ``record(..., store=path)`` (a ``.zarr`` directory) is opened lazily instead,
+    as a Dask-backed Dataset (:func:`relaywidgets.recording_store.open_store`).
+
     Raises
     ------
     RecordingError
-        When the file is missing, unreadable as netCDF, or not a relaywidgets recording.
+        When the file is missing, unreadable as netCDF, or not a relaywidgets recording; for a store, also
+        when its write was interrupted.
     """
+    from .recording_store import is_store, open_store
+
+    if is_store(path):
+        return open_store(path)
     path = Path(path)
     if not path.is_file():
         raise RecordingError(f"No recording file at {str(path)!r}.")

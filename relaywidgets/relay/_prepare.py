@@ -27,6 +27,7 @@ __all__ = [
     "resolve_concepts",
     "resolve_estimator",
     "state_codes",
+    "check_discretizer",
     "Slice",
     "time_slice",
     "output_codes",
@@ -169,13 +170,19 @@ def state_codes(hidden: xr.DataArray, discretizer: Any, owner: str) -> np.ndarra
                 f"(node, time, sample); got dtype {codes.dtype} and shape {codes.shape}."
             )
         return codes.astype(np.int8)
+    check_discretizer(discretizer, owner)
+    return np.asarray(discretize(hidden, discretizer).values)
+
+
+def check_discretizer(discretizer: Any, owner: str) -> str:
+    """A discretizer name, checked (callables are checked where they are called, by :func:`state_codes`)."""
     if not isinstance(discretizer, str) or discretizer not in discretizers():
         listed = ", ".join(repr(k) for k in discretizers())
         raise InputError(
             f"The 'discretizer' parameter of {owner} must be one of {listed} or a callable. "
             f"Got {discretizer!r} instead."
         )
-    return np.asarray(discretize(hidden, discretizer).values)
+    return discretizer
 
 
 @dataclass
@@ -300,7 +307,8 @@ def state_variable(
         )
     data = rec[variable].isel(node=node_pos, time=time_pos)
     if variable == "cell":
-        empty = np.isnan(np.asarray(data.values)).all(axis=(1, 2))
+        # an xarray reduction: streamed block by block when the recording is Dask-backed
+        empty = np.asarray(data.isnull().all(dim=("time", "sample")).values)
         if empty.any():
             labels = [str(v) for v in np.asarray(data["node"].values)[empty]]
             raise InputError(

@@ -15,7 +15,10 @@ from ..errors import InputError
 from .._validation import check_int
 from . import _prepare as prep
 from ..info.backends import NumpyBackend, get_backend
-from ._slice import DiscreteSlice, GenericSlice, SliceResult
+from ..info import discretizers
+from ._slice import SliceResult
+from ._step import StepSetup
+from .distributed import is_lazy, local_steps, resolve_client, run_steps
 from .threshold import RelayRule, check_order, check_rule, relay_members
 
 __all__ = ["find_relays", "RESULT_FORMAT"]
@@ -44,6 +47,7 @@ def find_relays(
     order: str = "least-loss",
     rule: str = "fraction",
     variable: str = "hidden",
+    client: Any = None,
 ) -> xr.Dataset:
     """Find the information relays of every concept at every time step.
 
@@ -122,6 +126,12 @@ def find_relays(
     variable : {"hidden", "cell"}, default "hidden"
         The recording variable analysed: the hidden state h_t, or an LSTM's cell state c_t
         (node labels stay the same; attribute ``variable`` says which).
+    client : dask.distributed.Client, False or None, default None
+        Where the steps run. A recording opened from a Zarr store (Dask-backed) is read one stored block
+        of steps at a time and never loaded whole. With a Client, each step (all concepts at once) is a
+        task on its workers; None uses the current Client when one exists and the recording is
+        Dask-backed, and runs in this process otherwise; False always runs in this process. Results
+        are identical wherever the steps run (permutations are seeded per step). See docs/scaling.md.
 
     Returns
     -------
@@ -191,68 +201,72 @@ def find_relays(
 
     hidden = prep.state_variable(rec, variable, node_pos, time_pos, owner)
     discrete = est.kind == "discrete"
-    codes = prep.state_codes(hidden, discretizer, owner) if discrete else None
-    values = None if discrete else np.asarray(hidden.values)
+    lazy = is_lazy(hidden)
+    run_on = resolve_client(client, lazy, owner)
+    whole_codes = None
+    if discrete:
+        if callable(discretizer) and not isinstance(discretizer, str):
+            if lazy or run_on is not None:
+                raise InputError(
+                    f"A callable discretizer sees the whole recording at once, which {owner} does not load from a "
+                    "Dask-backed recording or send to a cluster. Pass a named discretizer "
+                    f"({', '.join(repr(k) for k in discretizers())}), or load the recording first (rec.load())."
+                )
+            whole_codes = prep.state_codes(hidden, discretizer, owner)
+        else:
+            prep.check_discretizer(discretizer, owner)
     length = np.asarray(rec["length"].values)
     prediction = np.asarray(rec["prediction"].values)
     label_all = np.asarray(rec["label"].values)
     time_labels = np.asarray(rec["time"].values)[time_pos]
+    setup = StepSetup(
+        concept_list, est, fast, ops, discretizer if whole_codes is None else None, source, n_perm, seed, spec,
+        bool(early_stop), length, prediction, label_all, owner,
+    )
 
     C, T, n = len(concept_list), len(time_pos), len(node_pos)
     arrays = _allocate(C, T, n)
     constant: dict[str, list[int]] = {}
     worst: tuple[float, int, int, int] | None = None
-    perm_cache: dict[bytes, np.ndarray] = {}
 
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=C * T, desc="relays", unit="step")
+    done = (lambda: bar.update(C)) if bar is not None else (lambda: None)
     try:
-        for ti in range(T):
-            t_label = int(time_labels[ti])
-            sl = prep.time_slice(ti, t_label, length, codes, values)
-            n_s = sl.samples.size
-            if n_s < 2:
-                warnings.warn(
-                    f"Time step {t_label} has {n_s} sample(s) still running (length > {t_label}); "
-                    "nothing is estimated there (NaN).",
-                    UserWarning,
-                    stacklevel=2,
-                )
-                if bar is not None:
-                    bar.update(C)
-                continue
-            label = None
-            if source == "label":
-                label, _ = prep.dense_labels(label_all[sl.samples])
-            if discrete:
-                log2_states = float(sl.log2_levels.sum())
-                excess = log2_states - np.log2(n_s)
-                if excess > 0 and (worst is None or excess > worst[0] - np.log2(worst[1])):
-                    worst = (log2_states, n_s, n, t_label)
-                if fast:
-                    engine: Any = DiscreteSlice(sl.codes, sl.levels, sl.log2_levels, est, ops, label)
-                else:
-                    engine = GenericSlice(est, sl.codes.astype(np.int64), label)
-            else:
-                engine = GenericSlice(est, sl.values, label)
-            perms = _perms(perm_cache, sl.samples, n_perm, seed) if n_perm else None
-            pred = prediction[sl.samples]
-            for ci, (cname, cls) in enumerate(concept_list):
-                out, n_out = prep.output_codes(pred, cls)
-                if np.unique(out).size < 2:
-                    constant.setdefault(cname, []).append(t_label)
-                    _store_constant(arrays, ci, ti, n, n_perm)
-                else:
-                    res = engine.analyse(out, n_out, rule=spec, perms=perms, floor_from_null=early_stop)
-                    _store(arrays, ci, ti, res, spec, n_perm)
-                if bar is not None:
-                    bar.update(1)
+        if run_on is not None:
+            outcomes = run_steps(run_on, setup, hidden, time_labels, on_done=done, owner=owner)
+        else:
+            outcomes = []
+            for outcome in local_steps(setup, hidden, whole_codes, time_labels):
+                outcomes.append(outcome)
+                done()
     finally:
         if bar is not None:
             bar.close()
+    # in step order whatever order the steps finished in, so warnings read the same in memory and on a cluster
+    for oc in sorted(outcomes, key=lambda o: o.t_pos):
+        ti, t_label, n_s = oc.t_pos, oc.t_label, oc.n_samples
+        if n_s < 2:
+            warnings.warn(
+                f"Time step {t_label} has {n_s} sample(s) still running (length > {t_label}); "
+                "nothing is estimated there (NaN).",
+                UserWarning,
+                stacklevel=2,
+            )
+            continue
+        if oc.log2_states is not None:
+            excess = oc.log2_states - np.log2(n_s)
+            if excess > 0 and (worst is None or excess > worst[0] - np.log2(worst[1])):
+                worst = (oc.log2_states, n_s, n, t_label)
+        for ci, ((cname, _), res) in enumerate(zip(concept_list, oc.results)):
+            if res is None:
+                constant.setdefault(cname, []).append(t_label)
+                _store_constant(arrays, ci, ti, n, n_perm)
+            else:
+                _store(arrays, ci, ti, res, spec, n_perm)
     prep.warn_constant_outputs(constant, T)
     prep.warn_undersampled(worst)
 
@@ -279,16 +293,6 @@ def find_relays(
     for key, value in rec.attrs.items():
         attrs[f"recording_{key}" if key in attrs or key in ("relaywidgets_format",) else key] = value
     return _dataset(rec, arrays, concept_list, time_labels, node_pos, attrs)
-
-
-def _perms(cache: dict[bytes, np.ndarray], samples: np.ndarray, n_perm: int, seed: int) -> np.ndarray:
-    """Seeded permutations of the samples running at a step, shared by every concept and step with
-    the same samples (so concepts are tested against the same shuffles)."""
-    key = samples.tobytes()
-    if key not in cache:
-        rng = np.random.default_rng([seed, samples.size])
-        cache[key] = np.argsort(rng.random((n_perm, samples.size)), axis=1)
-    return cache[key]
 
 
 def _allocate(C: int, T: int, n: int) -> dict[str, np.ndarray]:

@@ -1,0 +1,240 @@
+"""Recordings larger than memory: written batch by batch to a chunked Zarr store and opened lazily with Dask.
+
+:func:`relaywidgets.record` with ``store="run.zarr"`` calls :func:`record_to_store`; :func:`relaywidgets.load_recording`
+on a ``.zarr`` directory calls :func:`open_store`. The recording contract (docs/recording.md) is the same as in
+memory; only where the arrays live differs. A store is written under ``<name>.partial`` and renamed to its name
+once complete, with its consolidated metadata written last, so an interrupted write never leaves a store that
+looks complete (docs/scaling.md).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import warnings
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import xarray as xr
+
+from .contract import check_recording
+from .errors import InputError, RecordingError
+
+__all__ = ["record_to_store", "open_store", "is_store", "PARTIAL_SUFFIX", "DEFAULT_CHUNK_BYTES"]
+
+#: Suffix of a store while it is being written (renamed away when the write completes).
+PARTIAL_SUFFIX = ".partial"
+#: Aim of the size of one stored chunk of ``hidden``/``cell``: big enough for fast reads, small enough that a
+#: worker holds a few of them.
+DEFAULT_CHUNK_BYTES = 8 * 2**20
+# Zarr format 2: consolidated metadata is part of its specification (zarr-python 3 warns for format 3) and
+# zarr-python 2 reads it too.
+_ZARR_FORMAT = 2
+_STATE_VARS = ("hidden", "cell", "input")
+
+
+def is_store(path: str | os.PathLike) -> bool:
+    """Whether ``path`` names a Zarr store (a directory, or a name ending in ``.zarr``) rather than a file."""
+    p = Path(path)
+    return p.is_dir() or p.suffix == ".zarr" or p.name.endswith(".zarr" + PARTIAL_SUFFIX)
+
+
+def _time_chunk(n_nodes: int, n_time: int, batch: int, chunk_bytes: int) -> int:
+    """Steps per chunk so a (node, time, sample) float32 chunk is about ``chunk_bytes``.
+
+    A relay search reads one step across all samples: small time chunks keep it from decompressing the
+    neighbouring steps it does not need, while chunks much under a megabyte make the store slow to list.
+    """
+    per_step = max(1, n_nodes * batch * 4)
+    return int(min(n_time, max(1, chunk_bytes // per_step)))
+
+
+def record_to_store(
+    record_batch: Callable[..., xr.Dataset],
+    model: Any,
+    X: Any,
+    y: Any,
+    lengths: Any,
+    *,
+    store: str | os.PathLike,
+    batch_size: int,
+    decision: Any = None,
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+    **kwargs: Any,
+) -> xr.Dataset:
+    """Record ``model`` over ``X`` into the Zarr store ``store``, one batch in memory at a time.
+
+    Called by :func:`relaywidgets.record` when it is given ``store=``; ``record_batch`` is ``record`` itself,
+    run on one batch of sequences at a time, so the stored recording is the in-memory one, batch by batch.
+
+    Parameters
+    ----------
+    record_batch : callable
+        ``record(model, X, y, lengths, batch_size=..., **kwargs) -> Dataset`` for one batch.
+    model, X, y, lengths, decision
+        As for :func:`relaywidgets.record`.
+    store : path
+        Directory of the new store (by convention ending in ``.zarr``); it must not exist yet.
+    batch_size : int
+        Sequences per forward pass, and per stored chunk along ``sample``: peak memory is about what one
+        batch's recording takes (twice that while a batch is written).
+    chunk_bytes : int
+        Aim of the size of one chunk of ``hidden`` (and ``cell``); sets the steps per chunk along ``time``.
+    **kwargs
+        ``knockout``, ``class_names``, ``task``, ``seed``: passed to ``record_batch``.
+
+    Returns
+    -------
+    xarray.Dataset
+        The store opened lazily (:func:`open_store`).
+
+    Raises
+    ------
+    InputError
+        When ``store`` exists already, or bad parameters.
+    """
+    import torch
+
+    from .models import stepwise
+    from .models.protocol import check_model, check_model_inputs, is_recurrent_model
+
+    final = Path(store)
+    if final.exists():
+        raise InputError(
+            f"record(store={str(final)!r}): that path exists already. Pass a new path, or remove the old store "
+            f"first (shutil.rmtree({str(final)!r}))."
+        )
+    if not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool) or batch_size < 1:
+        raise InputError(
+            f"The 'batch_size' parameter of record must be an int in [1, inf). Got {batch_size!r} instead."
+        )
+    # Wrap an unwrapped torch model once (record would copy and wrap it again for every batch).
+    if isinstance(model, torch.nn.Module) and not is_recurrent_model(model):
+        model = stepwise(model, decision=decision)
+    elif decision is not None:
+        raise InputError(
+            "record(decision=...) applies to an unwrapped torch model; a wrapped model reads its decision as "
+            "stepwise(model, decision=...) was told."
+        )
+    model = check_model(model, "record")
+    Xn, yn, ln = check_model_inputs(model, X, y, lengths)
+    if yn is None:
+        raise InputError("record() needs the true labels y (one per sample).")
+    n = int(Xn.shape[0])
+    partial = final.with_name(final.name + PARTIAL_SUFFIX)
+    _clear_partial(partial)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        for s0 in range(0, n, batch_size):
+            s1 = min(n, s0 + batch_size)
+            part = record_batch(
+                model, Xn[s0:s1], yn[s0:s1], None if ln is None else ln[s0:s1], batch_size=batch_size, **kwargs
+            )
+            part = part.assign_coords(sample=np.arange(s0, s1, dtype=np.int64))
+            if s0 == 0:
+                tc = _time_chunk(part.sizes["node"], part.sizes["time"], batch_size, chunk_bytes)
+                encoding = {
+                    name: {"chunks": tuple(
+                        batch_size if d == "sample" else tc if (d == "time" and name != "input") else part.sizes[d]
+                        for d in part[name].dims
+                    )}
+                    for name in part.data_vars
+                }
+                part.to_zarr(partial, mode="w-", encoding=encoding, consolidated=False, zarr_format=_ZARR_FORMAT)
+            else:
+                # only what grows along 'sample' is appended; the node/class/feature coordinates are written once
+                grow = part[[v for v in part.data_vars if "sample" in part[v].dims]]
+                grow = grow.drop_vars([c for c in grow.coords if "sample" not in grow[c].dims])
+                grow.to_zarr(partial, append_dim="sample", consolidated=False, zarr_format=_ZARR_FORMAT)
+            del part
+        import zarr
+
+        # Last: the consolidated metadata, which open_store requires, then the rename that makes the store appear.
+        zarr.consolidate_metadata(str(partial), zarr_format=_ZARR_FORMAT)
+        os.replace(partial, final)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    return open_store(final)
+
+
+def _clear_partial(partial: Path) -> None:
+    """Remove what an interrupted write left at ``partial``, and nothing that is not a store of ours."""
+    if not partial.exists():
+        return
+    ours = partial.is_dir() and (not any(partial.iterdir()) or (partial / ".zgroup").exists())
+    if not ours:
+        raise InputError(
+            f"{str(partial)!r} exists and is not a partial recording store; move it away so record() can write "
+            "its temporary store there."
+        )
+    shutil.rmtree(partial)
+
+
+def open_store(path: str | os.PathLike, *, chunks: Any = None) -> xr.Dataset:
+    """Open a recording store lazily: a Dask-backed Dataset, checked against the recording contract.
+
+    Only the small per-sample variables (``length``, ``label``, ``prediction``) are read by the check;
+    ``hidden``, ``cell`` and ``input`` stay on disk until computed.
+
+    Parameters
+    ----------
+    path : path
+        A store written by ``record(..., store=path)``.
+    chunks : optional
+        Dask chunks (default: as stored); see :func:`xarray.open_zarr`.
+
+    Raises
+    ------
+    RecordingError
+        When ``path`` is missing, is a store whose write was interrupted, or is not a relaywidgets recording.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from relaywidgets import RecurrentClassifier, make_task, record
+    >>> X, y = make_task("delayed-cue", n_samples=20, seq_len=5, seed=0)
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "run.zarr"
+    >>> rec = record(RecurrentClassifier("gru", 4, 3, 4, device="cpu", seed=0), X, y, store=path, batch_size=8)
+    >>> type(rec.hidden.data).__name__, rec.hidden.chunks
+    ('Array', ((3,), (5,), (8, 8, 4)))
+    """
+    path = Path(path)
+    partial_name = path.name.endswith(PARTIAL_SUFFIX)
+    if not path.exists():
+        hint = ""
+        if path.with_name(path.name + PARTIAL_SUFFIX).exists():
+            hint = (f" A partial store {path.name + PARTIAL_SUFFIX!r} lies beside it: its write was interrupted; "
+                    "record again.")
+        raise RecordingError(f"No recording store at {str(path)!r}.{hint}")
+    if not path.is_dir():
+        raise RecordingError(
+            f"{str(path)!r} is a file, not a Zarr store (a directory). Read netCDF recordings with "
+            "relaywidgets.load_recording on a .nc path."
+        )
+    if partial_name or ((path / ".zgroup").exists() and not (path / ".zmetadata").exists()):
+        raise RecordingError(
+            f"{str(path)!r} is a partial recording store: its write was interrupted before it completed (no "
+            "consolidated metadata). Delete it and record again."
+        )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            ds = xr.open_zarr(path, consolidated=True, chunks=chunks if chunks is not None else {})
+    except Exception as exc:  # zarr and xarray raise many types for foreign directories
+        raise RecordingError(
+            f"{str(path)!r} is not a Zarr recording store ({type(exc).__name__}: {exc}). Write stores with "
+            "relaywidgets.record(model, X, y, store=path)."
+        ) from None
+    # The per-sample and per-node variables are small (O(samples)) and read by every analysis: load them now;
+    # only the (…, time, sample) arrays stay on disk.
+    small = [name for name in ds.variables if "time" not in ds[name].dims or name == "time"]
+    ds = ds.assign({name: ds[name].load() for name in small if name in ds.data_vars})
+    ds = ds.assign_coords({name: ds[name].load() for name in small if name in ds.coords})
+    if "hidden_size" in ds.attrs and isinstance(ds.attrs["hidden_size"], list):
+        ds.attrs["hidden_size"] = np.array(ds.attrs["hidden_size"], dtype=np.int64)  # JSON has no arrays
+    for name in ("node", "class_name", "module"):
+        if name in ds.coords and ds[name].dtype == object:
+            ds = ds.assign_coords({name: (ds[name].dims, ds[name].values.astype(str))})
+    return check_recording(ds)
