@@ -169,9 +169,53 @@ def state_codes(hidden: xr.DataArray, discretizer: Any, owner: str) -> np.ndarra
                 f"The discretizer callable must return integer codes of shape {hidden.shape} "
                 f"(node, time, sample); got dtype {codes.dtype} and shape {codes.shape}."
             )
-        return codes.astype(np.int8)
+        return compact_codes(codes, owner)
     check_discretizer(discretizer, owner)
     return np.asarray(discretize(hidden, discretizer).values)
+
+
+def compact_codes(codes: np.ndarray, owner: str) -> np.ndarray:
+    """int8 state codes (node, ...) from any integer codes a custom discretizer returned.
+
+    Information depends only on which samples share a state, not on the codes' values, so codes beyond int8
+    are relabelled ``0 .. k-1`` per node (in increasing order, the same labels at every step) instead of being
+    truncated, which would merge states (codes 0 and 256 would both become 0). -1 stays the mark of a
+    missing value.
+
+    Raises
+    ------
+    InputError
+        For other negative codes, or more than 127 distinct codes at one node.
+
+    Examples
+    --------
+    >>> compact_codes(np.array([[0, 256, 256, -1]]), "find_relays").tolist()
+    [[0, 1, 1, -1]]
+    """
+    codes = np.asarray(codes)
+    if codes.size == 0:
+        return codes.astype(np.int8)
+    low, high = int(codes.min()), int(codes.max())
+    if low < -1:
+        raise InputError(
+            f"The discretizer callable given to {owner} returned negative code(s) (down to {low}); codes must be "
+            "integers >= 0, with -1 only for missing (NaN) activations."
+        )
+    if high <= np.iinfo(np.int8).max:
+        return codes.astype(np.int8)
+    out = np.full(codes.shape, -1, dtype=np.int8)
+    for i in range(codes.shape[0]):  # per node: each node is its own variable
+        node = codes[i]
+        valid = node >= 0
+        states, inverse = np.unique(node[valid], return_inverse=True)
+        if len(states) > np.iinfo(np.int8).max:
+            raise InputError(
+                f"The discretizer callable given to {owner} returned {len(states)} distinct codes at node {i}; at "
+                f"most {np.iinfo(np.int8).max} states per node are supported (and far fewer are estimable). "
+                "Coarse-grain into fewer states."
+            )
+        out[i][valid] = inverse
+    return out
 
 
 def check_discretizer(discretizer: Any, owner: str) -> str:

@@ -12,7 +12,7 @@ import xarray as xr
 
 from .._version import __version__
 from ..errors import InputError
-from .._validation import check_int
+from .._validation import check_int, check_memory
 from . import _prepare as prep
 from ..info.backends import NumpyBackend, get_backend
 from ..info import discretizers
@@ -167,6 +167,14 @@ def find_relays(
     rec = prep.check_rec(rec)
     threshold = prep.check_threshold(threshold, owner)
     n_perm = check_int(n_perm, "n_perm", owner, 0)
+    # Each step holds its permutations as (n_perm, sample) arrays: random keys and their argsort (8 bytes
+    # each), the shuffled outputs (8) and their one-hot columns (4 per class).
+    n_samples = rec.sizes["sample"]
+    check_memory(
+        float(n_perm) * n_samples * (24 + 4 * rec.sizes["class"]),
+        f"n_perm={n_perm} permutations of {n_samples} samples",
+        "Pass a smaller n_perm: 100 to 1000 resolve p-values down to 0.01 to 0.001 (n_perm=0 skips the test).",
+    )
     seed = check_int(seed, "seed", owner, 0)
     ok_alpha = isinstance(alpha, numbers.Real) and not isinstance(alpha, bool) and 0.0 < float(alpha) < 1.0
     if not ok_alpha:
