@@ -9,7 +9,8 @@ import numpy as np
 import torch
 import xarray as xr
 
-from .._validation import check_int, check_memory, is_int
+from .._resources import check_memory
+from .._validation import check_int, is_int
 from ..errors import InputError, KnockoutError
 from ..metrics import class_accuracy
 from ..models.protocol import RecurrentModel, check_model_inputs, knockout_shape, layer_sizes

@@ -12,7 +12,8 @@ import xarray as xr
 
 from .._version import __version__
 from ..errors import InputError
-from .._validation import check_int, check_memory
+from .._resources import check_memory
+from .._validation import check_int
 from . import _prepare as prep
 from ..info.backends import NumpyBackend, get_backend
 from ..info import discretizers

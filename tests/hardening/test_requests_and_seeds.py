@@ -10,7 +10,7 @@ import pytest
 
 import relaywidgets as rw
 from relaywidgets import InputError
-from relaywidgets._validation import available_memory, check_memory
+from relaywidgets._resources import available_memory, check_memory
 from relaywidgets.knockout import relay_knockout_test
 from relaywidgets.relay import find_relays
 from relaywidgets.testing import planted_relay
