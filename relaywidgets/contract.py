@@ -90,6 +90,14 @@ def check_recording(ds: Any) -> xr.Dataset:
             raise RecordingError(f"The recording needs the non-dimension coordinate {coord!r} along 'node'.")
     if "node" not in ds.coords:
         raise RecordingError("The recording needs node labels as the 'node' coordinate (e.g. 'l0.h3').")
+    labels, counts = np.unique(np.asarray(ds["node"].values).astype(str), return_counts=True)
+    if (counts > 1).any():
+        repeated = [str(v) for v in labels[counts > 1][:3]]
+        raise RecordingError(
+            f"The recording's node labels must be unique; {repeated} occur more than once, so a relay or a "
+            "knockout could not say which unit it means. Select each unit once (e.g. rec.isel(node=...)) or "
+            "relabel them (relaywidgets.node_label(layer, unit))."
+        )
     if ds["hidden"].dtype != np.float32:
         raise RecordingError(f"Recording variable 'hidden' must be float32; got {ds['hidden'].dtype}.")
     for name in ("label", "prediction", "length"):
