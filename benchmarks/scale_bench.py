@@ -124,14 +124,16 @@ def main() -> None:
               f"{sum(f.stat().st_size for f in store.rglob('*') if f.is_file()) / 1e9:.2f} GB")
         times = list(range(0, args.steps, args.every))
         t1, r1 = relay_map(str(store), 1, times, args.n_perm)
+        load1 = os.getloadavg()[0]
         t2, r2 = relay_map(str(store), 2, times, args.n_perm)
+        load2 = os.getloadavg()[0]
         same = r1.assign_attrs(created="").identical(r2.assign_attrs(created=""))
         n_searches = r1.sizes["concept"] * len(times)
         print(f"2. relay map ({r1.sizes['node']} nodes x {len(times)} steps (every {args.every}) x "
               f"{r1.sizes['concept']} concepts x {args.samples:,} samples, n_perm={args.n_perm}, read from the store): "
               f"1 worker {t1:.1f} s, 2 workers {t2:.1f} s: {t1 / t2:.2f}x (target >= 1.7x); "
               f"{n_searches} (concept, step) searches, {int(r1.is_relay.any('node').sum())} with a relay set; "
-              f"results identical: {same}")
+              f"results identical: {same}; load average after each: {load1:.2f}, {load2:.2f} (2 cores)")
     finally:
         shutil.rmtree(store, ignore_errors=True)
         if not args.dir:
