@@ -25,8 +25,10 @@ from .spec import KNOCKOUT_VALUES, Knockout
 
 __all__ = ["StackedRunner", "check_metric", "METRICS"]
 
-#: Rows (samples x knockout sets) per pass of the network unless the caller sets ``batch_size``.
-DEFAULT_ROWS = 32768
+#: Rows (samples x knockout sets) per pass of the network unless the caller sets ``batch_size``. A step's
+#: working set of 8192 rows stays in cache: the effect map of a 32-unit LSTM (1,000 x 20) took 1.9-2.3 s
+#: with 8192 rows, 2.2-2.6 s with 2048-4096 and 3.0-3.2 s with 32768 (one thread, same run).
+DEFAULT_ROWS = 8192
 METRICS = ("accuracy", "margin")
 
 
