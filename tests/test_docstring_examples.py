@@ -11,20 +11,28 @@ import pytest
 
 import relaywidgets
 
+FLAGS = doctest.NORMALIZE_WHITESPACE | doctest.ELLIPSIS
+
+
+def _examples(name: str) -> list[doctest.DocTest]:
+    return [t for t in doctest.DocTestFinder().find(importlib.import_module(name), name) if t.examples]
+
+
+# Every module of the package with at least one example (imported once, at collection).
 MODULES = sorted(
     info.name
     for info in pkgutil.walk_packages(relaywidgets.__path__, prefix="relaywidgets.")
-    if not info.name.endswith("__main__")
+    if not info.name.endswith("__main__") and _examples(info.name)
 )
-FLAGS = doctest.NORMALIZE_WHITESPACE | doctest.ELLIPSIS
+
+
+def test_the_examples_were_found():
+    assert {"relaywidgets.knockout.effects", "relaywidgets.recording_arrays", "relaywidgets.training"} <= set(MODULES)
 
 
 @pytest.mark.parametrize("name", MODULES)
 def test_examples_run(name):
-    module = importlib.import_module(name)
-    tests = [t for t in doctest.DocTestFinder().find(module, name) if t.examples]
-    if not tests:
-        pytest.skip(f"{name} has no examples")
+    tests = _examples(name)
     out = io.StringIO()
     runner = doctest.DocTestRunner(optionflags=FLAGS)
     for test in tests:
