@@ -19,6 +19,7 @@ import numpy as np
 from ..contract import concept_title
 from ..plot.causal_data import EFFECT_VARIABLES, RANKING_LABELS, deletion_data, effect_map_data
 from ..plot.draw_bqplot import DIVERGING_COLORS, deletion_marks, diverging_scale, grid_cells
+from ._binding import pusher
 from ._style import CSS, escape
 from .state import EFFECT_VALUES, ExplorerState
 
@@ -134,7 +135,7 @@ class EffectHeatmap(widgets.VBox):
         self.grid.on_element_click(self._on_click)
         for control, name in ((self.variable, "effect_variable"), (self.value, "effect_value"),
                               (self.window, "effect_window")):
-            control.observe(self._pusher(name), names="value")
+            control.observe(pusher(self.state, name), names="value")
         state.observe(self._redraw, names=["effects", "relays", "concept", "time", "effect_variable"])
         state.observe(self._pull, names=["effect_variable", "effect_value", "effect_window", "causal_status",
                                          "causal_stale", "busy", "model"])
@@ -144,15 +145,6 @@ class EffectHeatmap(widgets.VBox):
         self.add_class("rw-effect-view")
         self._pull()
         self._redraw()
-
-    # widgets -> state
-    def _pusher(self, name: str):
-        def push(change: Any) -> None:
-            if change["new"] is None or getattr(self.state, name) == change["new"]:
-                return
-            with self.state.reporting():
-                setattr(self.state, name, change["new"])
-        return push
 
     def _on_compute(self, button: Any = None) -> None:
         with self.state.reporting():
@@ -308,8 +300,8 @@ class CausalPanel(widgets.VBox):
         self.summary = widgets.HTML()
         self.summary.add_class("rw-deletion-summary")
         self.knock_causal.on_click(self._act(state.knock_out_causal_set))
-        self.target.observe(self._pusher("causal_target"), names="value")
-        self.ranking.observe(self._pusher("relay_ranking"), names="value")
+        self.target.observe(pusher(self.state, "causal_target"), names="value")
+        self.ranking.observe(pusher(self.state, "relay_ranking"), names="value")
         state.observe(self._redraw_set, names=["causal", "concept", "busy", "model", "knocked_out"])
         state.observe(self._redraw_curves, names=["deletion"])
         state.observe(self._pull, names=["causal_target", "relay_ranking", "relays"])
@@ -320,15 +312,6 @@ class CausalPanel(widgets.VBox):
         self._pull()
         self._redraw_set()
         self._redraw_curves()
-
-    # widgets -> state
-    def _pusher(self, name: str):
-        def push(change: Any) -> None:
-            if change["new"] is None or getattr(self.state, name) == change["new"]:
-                return
-            with self.state.reporting():
-                setattr(self.state, name, change["new"])
-        return push
 
     def _act(self, action: Any):
         def run(button: Any = None) -> None:

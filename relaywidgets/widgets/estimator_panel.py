@@ -7,6 +7,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from ._binding import pusher
 from ._style import escape
 from .state import ExplorerState, _registry_names
 
@@ -108,7 +109,7 @@ class EstimatorPanel(widgets.VBox):
 
         for control, name in ((self.estimator, "estimator"), (self.discretizer, "discretizer"),
                               (self.threshold, "threshold"), (self.alpha, "alpha")):
-            control.observe(self._pusher(name), names="value")
+            control.observe(pusher(self.state, name), names="value")
         self.recompute.on_click(self._on_recompute)
         state.observe(self._pull, names=["estimator", "discretizer", "threshold", "alpha"])
         state.observe(self._show_status, names=["status", "stale", "busy"])
@@ -155,15 +156,6 @@ class EstimatorPanel(widgets.VBox):
         else:
             lines.append(f"<b>{escape(s.discretizer)}</b>: {escape(_description(disc))}")
         self.help.value = '<div style="font-size:90%;line-height:1.3">' + "<br>".join(lines) + "</div>"
-
-    # widgets -> state
-    def _pusher(self, name: str):
-        def push(change: Any) -> None:
-            if change["new"] is None or getattr(self.state, name) == change["new"]:
-                return
-            with self.state.reporting():
-                setattr(self.state, name, change["new"])
-        return push
 
     def _on_recompute(self, button: Any = None) -> None:
         with self.state.reporting():
