@@ -6,7 +6,7 @@ Every error the package raises on bad input is one of these, so a user can catch
 
 from __future__ import annotations
 
-__all__ = ["RelaywidgetsError", "InputError", "RecordingError", "ModelFileError", "KnockoutError", "ClusterError"]
+__all__ = ["RelaywidgetsError", "InputError", "RecordingError", "ModelFileError", "KnockoutError", "ClusterError", "SweepError"]
 
 
 class RelaywidgetsError(Exception):
@@ -31,3 +31,7 @@ class KnockoutError(RelaywidgetsError, ValueError):
 
 class ClusterError(RelaywidgetsError, RuntimeError):
     """A Dask cluster running an analysis went away or failed before the analysis finished."""
+
+
+class SweepError(RelaywidgetsError, RuntimeError):
+    """The function run by :func:`relaywidgets.sweep.sweep` failed at a point of the grid (named in the message)."""

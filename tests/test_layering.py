@@ -32,6 +32,7 @@ FLOORS: list[tuple[str, set[str]]] = [
     ("recording stores", {"recording_store"}),
     ("tools on the model", {"training", "serialization", "recording"}),
     ("knockout experiments", {"knockout"}),
+    ("sweeps", {"sweep"}),
     ("figures", {"plot"}),
     ("widgets", {"widgets"}),
     ("front door", {"__init__", "cli", "__main__"}),
