@@ -104,8 +104,13 @@ def check_recording(ds: Any) -> xr.Dataset:
         if not np.issubdtype(ds[name].dtype, np.integer):
             raise RecordingError(f"Recording variable {name!r} must hold integers; got {ds[name].dtype}.")
     n_time = ds.sizes["time"]
+    steps = _check_time_coordinate(ds)
     length = ds["length"].values
-    if length.size and (length.min() < 1 or length.max() > n_time):
+    # A full recording numbers its steps 0 .. T-1, so a length beyond T is wrong; a subset of steps
+    # (rec.isel(time=slice(3, 8)), rec.sel(time=[0, 4, 9])) keeps the original step numbers and lengths,
+    # which may then run past its last kept step.
+    full = steps.size == n_time and np.array_equal(steps, np.arange(n_time))
+    if length.size and (length.min() < 1 or (full and length.max() > n_time)):
         raise RecordingError(f"Recording 'length' values must lie in 1 .. {n_time}.")
     n_classes = ds.sizes["class"]
     for name in ("label", "prediction"):
@@ -115,6 +120,43 @@ def check_recording(ds: Any) -> xr.Dataset:
     if ds.sizes["sample"] < 1:
         raise RecordingError("The recording holds no samples.")
     return ds
+
+
+def _check_time_coordinate(ds: xr.Dataset) -> np.ndarray:
+    """The ``time`` coordinate as int64 step numbers, checked: whole numbers >= 0, each once.
+
+    A step's number is its position in the recorded sequences (0 = first step), and ``length`` counts steps
+    from step 0, so a sample is running at step ``t`` when ``length > t``. A subset of steps keeps its
+    numbers; a relabelled coordinate (``time + 5``) is caught where its steps are analysed, by the padding
+    check of :func:`relaywidgets.relay._prepare.check_padding`.
+    """
+    if "time" not in ds.coords:
+        raise RecordingError(
+            "The recording needs the step numbers as the 'time' coordinate (0 .. T-1 for a full recording); "
+            "add them with rec.assign_coords(time=np.arange(rec.sizes['time']))."
+        )
+    raw = np.asarray(ds["time"].values)
+    fix = (
+        " A step's number is its position in the recorded sequences (0 = first step), the scale 'length' counts "
+        "on; keep the numbers a recording was made with (select steps with rec.isel(time=...) or rec.sel(time=...) "
+        "rather than relabelling them)."
+    )
+    floats = raw.dtype.kind == "f"
+    whole = raw.dtype.kind in "iu" or (floats and bool(np.all(np.isfinite(raw) & (raw == np.round(raw)))))
+    if not whole:
+        raise RecordingError(f"The recording's 'time' coordinate must hold whole step numbers; got {raw[:6]!r}.{fix}")
+    steps = raw.astype(np.int64)
+    if steps.size and steps.min() < 0:
+        raise RecordingError(
+            f"The recording's 'time' coordinate holds negative step numbers (down to {steps.min()}).{fix}"
+        )
+    values, counts = np.unique(steps, return_counts=True)
+    if (counts > 1).any():
+        raise RecordingError(
+            f"The recording's 'time' coordinate lists step(s) {values[counts > 1][:6].tolist()} more than once, so "
+            f"a result could not say which step it means.{fix}"
+        )
+    return steps
 
 
 # --------------------------------------------------------------------------------------------------

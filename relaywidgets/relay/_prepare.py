@@ -30,6 +30,7 @@ __all__ = [
     "check_discretizer",
     "Slice",
     "time_slice",
+    "check_padding",
     "output_codes",
     "warn_constant_outputs",
     "warn_undersampled",
@@ -268,6 +269,40 @@ def time_slice(
                 "must be NaN exactly after each sample's length; re-record it or fix 'length'."
             )
     return Slice(t_label, samples, c, v, levels, log2_levels)
+
+
+def check_padding(values: np.ndarray, t_label: int, length: np.ndarray) -> None:
+    """Refuse activations at a step a sample has already ended by (``length <= t_label``).
+
+    A recording is NaN after each sample's length, counted from step 0 of the ``time`` coordinate. Values
+    there mean the coordinate no longer numbers the steps from the start of the sequences (it was shifted,
+    e.g. ``rec.assign_coords(time=rec.time + 5)``), and the analysis would use the wrong samples at every
+    step, or none at all.
+
+    Parameters
+    ----------
+    values : ndarray, shape (node, sample)
+        The activations at step ``t_label``.
+    t_label : int
+        The step's number (its ``time`` coordinate).
+    length : ndarray, shape (sample,)
+
+    Examples
+    --------
+    >>> check_padding(np.array([[0.5, np.nan]]), 1, np.array([2, 1]))
+    """
+    ended = np.asarray(length) <= t_label
+    if not ended.any():
+        return
+    held = ~np.isnan(np.asarray(values, dtype=np.float64)[:, ended]).all(axis=0)
+    if held.any():
+        raise RecordingError(
+            f"At time step {t_label}, {int(held.sum())} sample(s) whose length is <= {t_label} hold activations, "
+            "where a recording holds NaN. The 'time' coordinate must number the steps from the start of the "
+            "sequences (0 = first step), the scale 'length' counts on; a relabelled coordinate "
+            "(rec.assign_coords(time=rec.time + k)) puts every step at the wrong position. Keep the recorded step "
+            "numbers (undo the shift, or select steps with rec.isel(time=...) instead), or fix 'length'."
+        )
 
 
 def output_codes(prediction: np.ndarray, cls: int) -> tuple[np.ndarray, int]:

@@ -103,6 +103,8 @@ def analyse_step(
         Permutations shared across steps of one process.
     """
     discrete = setup.discrete
+    if values is not None:
+        prep.check_padding(values, t_label, setup.length)
     if discrete and codes is None:
         codes = step_codes(values, setup.discretizer, setup.owner)
     sl = prep.time_slice(

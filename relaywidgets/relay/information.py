@@ -90,6 +90,7 @@ def relay_information(
     codes = prep.state_codes(hidden, discretizer, owner) if discrete else None
     values = None if discrete else np.asarray(hidden.values)
     t_label = int(np.asarray(rec["time"].values)[t_pos[0]])
+    prep.check_padding(np.asarray(hidden.values)[:, 0, :], t_label, np.asarray(rec["length"].values))
     sl = prep.time_slice(0, t_label, np.asarray(rec["length"].values), codes, values)
     if sl.samples.size < 2:
         raise InputError(f"Time step {t_label} has fewer than 2 samples still running; choose an earlier step.")

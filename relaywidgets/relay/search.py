@@ -222,6 +222,9 @@ def find_relays(
                     f"({', '.join(repr(k) for k in discretizers())}), or load the recording first (rec.load())."
                 )
             whole_codes = prep.state_codes(hidden, discretizer, owner)
+            raw = np.asarray(hidden.values)  # in memory here; the other paths check step by step
+            for j, t in enumerate(np.asarray(rec["time"].values)[time_pos]):
+                prep.check_padding(raw[:, j, :], int(t), np.asarray(rec["length"].values))
         else:
             prep.check_discretizer(discretizer, owner)
     length = np.asarray(rec["length"].values)
