@@ -374,7 +374,7 @@ def _ms(x: Any, digits: int = 3) -> str:
 
 
 def _label(value: str, ranking: str) -> str:
-    names = {"readout": "readout weight |w|", "grad_x_act": "gradient × activation",
+    names = {"readout": "readout weight (abs)", "grad_x_act": "gradient × activation",
              "integrated_gradients": "integrated gradients", "effect": "single-unit effect (oracle at k=1)"}
     if ranking.startswith("relay "):
         text = f"relay {ranking[6:]}"
