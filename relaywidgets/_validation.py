@@ -218,7 +218,8 @@ def as_samples_array(x: Any, name: str) -> np.ndarray:
     if arr.ndim == 1:
         return arr[:, None]
     if arr.ndim > 2:
-        return arr.reshape(arr.shape[0], -1)
+        # the width spelled out: reshape(n, -1) cannot infer it when n is 0
+        return arr.reshape(arr.shape[0], int(np.prod(arr.shape[1:])))
     return arr
 
 

@@ -12,6 +12,7 @@ from typing import Callable
 
 import numpy as np
 
+from ._resources import check_memory
 from ._validation import check_int
 from .errors import InputError
 
@@ -124,7 +125,7 @@ def task_info(name: str) -> str:
 
 
 def _check_name(name: str) -> None:
-    if name not in _TASKS:
+    if not isinstance(name, str) or name not in _TASKS:
         raise InputError(
             f"Unknown task {name!r}. Available tasks: {', '.join(repr(t) for t in _TASKS)}."
         )
@@ -178,6 +179,13 @@ def make_task(
     if not isinstance(noise, (int, float, np.floating)) or not np.isfinite(noise) or noise < 0:
         raise InputError(f"The 'noise' parameter of make_task must be a float in [0, inf). Got {noise!r} instead.")
     seed = check_int(seed, "seed", "make_task", 0)  # numpy refuses negative or float seeds with raw errors
+    # Estimate before allocating (a raw MemoryError otherwise): the generators build float64 (sample, time, feature)
+    # arrays with up to n_classes + 2 features and a few temporaries of that size, then a float32 copy.
+    check_memory(
+        4.0 * 8 * n_samples * seq_len * (n_classes + 2),
+        f"make_task({name!r}, n_samples={n_samples}, seq_len={seq_len})",
+        "Pass fewer samples or shorter sequences.",
+    )
     rng = np.random.default_rng(seed)
     X, y = fn(int(n_samples), int(seq_len), rng, int(n_classes), float(noise))
     return np.ascontiguousarray(X, dtype=np.float32), y.astype(np.int64)

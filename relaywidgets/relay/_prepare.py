@@ -72,7 +72,7 @@ def resolve_nodes(rec: xr.Dataset, nodes: Any, owner: str) -> np.ndarray:
         return np.arange(n)
     if isinstance(nodes, (str, numbers.Integral)) and not isinstance(nodes, bool):
         nodes = [nodes]
-    items = list(nodes)
+    items = _listed(nodes, "nodes", owner, "node labels (str) or positions (int)")
     index = {lab: i for i, lab in enumerate(labels)}
     pos = []
     for item in items:
@@ -99,6 +99,15 @@ def resolve_nodes(rec: xr.Dataset, nodes: Any, owner: str) -> np.ndarray:
     return np.asarray(pos, dtype=np.int64)
 
 
+def _listed(value: Any, name: str, owner: str, what: str) -> list[Any]:
+    """``value`` as a list of items; a bool, a number or another non-collection is refused with the fix."""
+    if isinstance(value, (bool, np.bool_, numbers.Number, bytes)) or not hasattr(value, "__iter__"):
+        raise InputError(
+            f"The {name!r} parameter of {owner} takes one of, or a list of, {what}. Got {value!r} instead."
+        )
+    return list(value)
+
+
 def _preview(values: Sequence[Any], limit: int = 6) -> str:
     shown = ", ".join(repr(v) for v in list(values)[:limit])
     return f"[{shown}{', ...' if len(values) > limit else ''}] ({len(values)} in all)"
@@ -110,7 +119,7 @@ def resolve_times(rec: xr.Dataset, times: Any, owner: str) -> np.ndarray:
     if times is None:
         return np.arange(coord.size)
     scalar = _is_int(times)
-    items = [times] if scalar else list(times)
+    items = [times] if scalar else _listed(times, "times", owner, "integer time steps")
     pos = []
     for t in items:
         if not _is_int(t):
