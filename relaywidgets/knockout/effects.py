@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from .._resources import check_memory
 from .._validation import check_float, check_int
 from ..errors import InputError
 from ._stacked import StackedRunner
@@ -213,9 +214,17 @@ def _effects(
 
     labels, classes = runner.concepts()
     concept_rows = [np.arange(runner.n_samples) if c < 0 else np.flatnonzero(runner.y == c) for c in classes]
+    n_nodes, W = len(runner.node_labels), len(windows)
+    # The resampling weights of every concept (the samples are counted about twice: "all" and their class)
+    # and the resampled means of the windows in flight, in float64.
+    check_memory(
+        8.0 * n_boot * (2 * runner.n_samples + 2 * n_nodes * W),
+        f"{owner}(n_boot={n_boot}) over {runner.n_samples} samples, {n_nodes} units and {W} window(s)",
+        "Pass a smaller n_boot (200 is plenty for a 95 % interval), or n_boot=0 for no intervals.",
+    )
     rng = np.random.default_rng(seed)
     weights = [bootstrap_weights(len(r), n_boot, rng) if len(r) else None for r in concept_rows]
-    n_nodes, C, W = len(runner.node_labels), len(labels), len(windows)
+    C = len(labels)
     out = {k: np.full((C, n_nodes, W), np.nan) for k in _VARIABLES}
     for key in _VARIABLES:
         out[f"{key}_low"] = np.full((C, n_nodes, W), np.nan)

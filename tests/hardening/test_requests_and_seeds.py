@@ -99,3 +99,14 @@ def test_the_cli_checks_its_seed(seed, tmp_path):
     )
     assert run.returncode == 2 and "argument --seed: must be an integer >= 0" in run.stderr, run.stderr[-1000:]
     assert "Traceback" not in run.stderr
+
+
+def test_effect_maps_refuse_an_impossible_number_of_bootstrap_resamples():
+    from relaywidgets import RecurrentClassifier, make_task
+    from relaywidgets.knockout import effect_map, unit_effects
+
+    X, y = make_task("delayed-cue", n_samples=20, seq_len=4, seed=0)
+    model = RecurrentClassifier("gru", 4, 3, 4, device="cpu", seed=0)
+    for fn in (effect_map, unit_effects):
+        with pytest.raises(InputError, match="n_boot=10000000000000.*GiB of memory.*smaller n_boot"):
+            fn(model, X, y, n_boot=10**13, progress=False)
