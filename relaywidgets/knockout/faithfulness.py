@@ -10,6 +10,7 @@ import numpy as np
 import torch
 import xarray as xr
 
+from .._resources import check_memory
 from .._validation import check_int
 from ..contract import check_relays, resolve_concept
 from ..errors import InputError, KnockoutError
@@ -200,6 +201,12 @@ def deletion_curve(
     pool = runner.layer_pool(layer)
     steps = runner.window(times)
     ks = _check_ks(ks, len(pool), owner)
+    # The random orderings (int64) and their knockout masks (one bool per unit and k), before any is drawn.
+    check_memory(
+        float(n_random) * (8 * len(pool) + len(ks) * len(runner.node_labels) + 8 * len(ks)),
+        f"{owner}(n_random={n_random}) over {len(pool)} units and {len(ks)} values of k",
+        "Pass a smaller n_random (100-1000 random orderings give the band and a p-value down to 1/(1 + n_random)).",
+    )
     names, table, single = _score_table(runner, scores, concept, relays, time, metric, times, n_steps, owner)
 
     # Orders of the pool: each ranking's (NaN last, ties to the lower position), then the random ones.

@@ -110,3 +110,13 @@ def test_effect_maps_refuse_an_impossible_number_of_bootstrap_resamples():
     for fn in (effect_map, unit_effects):
         with pytest.raises(InputError, match="n_boot=10000000000000.*GiB of memory.*smaller n_boot"):
             fn(model, X, y, n_boot=10**13, progress=False)
+
+
+def test_deletion_curves_refuse_an_impossible_number_of_random_orderings():
+    from relaywidgets import RecurrentClassifier, make_task
+    from relaywidgets.knockout import deletion_curve
+
+    X, y = make_task("delayed-cue", n_samples=20, seq_len=4, seed=0)
+    model = RecurrentClassifier("gru", 4, 3, 4, device="cpu", seed=0)
+    with pytest.raises(InputError, match="n_random=10000000000000.*GiB of memory.*smaller n_random"):
+        deletion_curve(model, X, y, "readout", 1, n_random=10**13, progress=False)
