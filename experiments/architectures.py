@@ -10,6 +10,11 @@ Run by hand (a few minutes on 2 CPU cores)::
 
     python experiments/architectures.py            # writes docs/results.md
     python experiments/architectures.py --quick    # a small smoke run
+    python experiments/architectures.py --scheduler local             # the runs on a 2-worker LocalCluster
+    python experiments/architectures.py --scheduler tcp://host:8786   # ... or on an existing Dask cluster
+
+Every (task, architecture, seed) is one point of :func:`relaywidgets.sweep.sweep`, seeded from the point, so
+the tables are the same wherever the points ran (docs/scaling.md, "Sweeps").
 
 Published finding (Hintze, Najam & Schossau, arXiv:2510.01271): relay sets of vanilla RNNs move
 between nodes over time ("information drift"), those of LSTMs and GRUs stay on the same nodes
@@ -21,6 +26,7 @@ from __future__ import annotations
 import argparse
 import pickle
 import platform
+import sys
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -74,71 +80,120 @@ def chance_persistence(sizes: np.ndarray, n_nodes: int) -> float:
     return float(np.mean(vals)) if vals else float("nan")
 
 
-def run(cfg: Config, progress: bool = True) -> dict[str, Any]:
+def one_run(task: str, arch: str, seed: int, *, cfg: Config, threads: int = 2) -> dict[str, Any]:
+    """Train, record and map the relays of one (task, architecture, seed): one point of the sweep.
+
+    Everything random is seeded from the point (the data from fixed seeds, the model and the permutations
+    from ``seed``), so the result does not depend on the process or worker that runs it.
+    """
     import torch
+    import xarray as xr
 
     from relaywidgets import RecurrentClassifier, make_task, record, train
     from relaywidgets.relay import compare_architectures, find_relays, relay_drift
 
-    torch.set_num_threads(2)
-    rows, sizes_rows, results = [], [], {}
+    torch.set_num_threads(threads)
+    X, y = make_task(task, cfg.n_train, cfg.seq_len, seed=1000)
+    X_rec, y_rec = make_task(task, cfg.n_record, cfg.seq_len, seed=2000)
+    n_classes = int(max(y.max(), y_rec.max()) + 1)
+    torch.manual_seed(seed)
+    model = RecurrentClassifier(arch, X.shape[2], cfg.hidden, n_classes, device="cpu")
+    model.metadata.update(task=task, seed=seed)
+    t0 = time.perf_counter()
+    train(model, X, y, epochs=cfg.epochs, lr=1e-2, seed=seed, progress=False)
+    train_s = time.perf_counter() - t0
+    rec = record(model, X_rec, y_rec)
+    accuracy = float((rec["prediction"].values == y_rec).mean())
+    t0 = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # undersampling and constant outputs are reported in the summary
+        res = find_relays(rec, n_perm=cfg.n_perm, threshold=cfg.threshold, seed=seed, progress=False,
+                          device="numpy")
+    relay_s = time.perf_counter() - t0
+    drift = relay_drift(res)
+    drift_sig = relay_drift(res, significant_only=True)
+    size = res["relay_size"].values  # (concept, time)
+    chance = _nanmean([chance_persistence(size[c], cfg.hidden) for c in range(size.shape[0])])
+    # the per-concept rows of compare_architectures for this run alone; the gathering side numbers the runs
+    table = compare_architectures({"run": [res]})
+    by_time = {"time": res["time"].values.astype(int)}
+    by_concept = {"concept": res["concept"].values}
+    return {
+        "accuracy": accuracy,
+        "persistence_index": _nanmean(drift["persistence_index"].values),
+        "persistence_significant_only": _nanmean(drift_sig["persistence_index"].values),
+        "chance_persistence": float(chance),
+        "mean_relay_size": float(size.mean()),
+        "fraction_significant": float(res["significant"].values.mean()),
+        "train_s": train_s,
+        "relay_s": relay_s,
+        "step_relay_size": xr.DataArray(size.mean(axis=0), dims="time", coords=by_time),
+        "step_significant": xr.DataArray(res["significant"].values.mean(axis=0), dims="time", coords=by_time),
+        "concept_seed": int(table["seed"].iloc[0]) if len(table) else -1,
+        **{
+            f"concept_{c}": xr.DataArray(table[c].to_numpy(), dims="concept", coords=by_concept)
+            for c in ("persistence_index", "mean_relay_size", "fraction_significant", "mean_total", "n_steps")
+        },
+    }
+
+
+SCALARS = ("accuracy", "persistence_index", "persistence_significant_only", "chance_persistence",
+           "mean_relay_size", "fraction_significant", "train_s", "relay_s")
+
+
+def run(cfg: Config, progress: bool = True, scheduler: str | None = None, n_workers: int = 2) -> dict[str, Any]:
+    """Every (task, architecture, seed) of ``cfg`` as one point of :func:`relaywidgets.sweep.sweep`.
+
+    ``scheduler``: None runs the points one after another in this process; ``"local"`` on a LocalCluster of
+    ``n_workers`` processes; any other string is a Dask scheduler address. The tables do not depend on it
+    (apart from the timings).
+    """
+    from functools import partial
+
+    from relaywidgets.sweep import sweep
+
     t_start = time.perf_counter()
+    grid = {"task": list(cfg.tasks), "arch": list(ARCHS), "seed": list(cfg.seeds)}
+    # one thread per point on a cluster: the workers are the parallelism
+    fn = partial(one_run, cfg=cfg, threads=2 if scheduler is None else 1)
+    if scheduler is not None and __name__ != "__main__" and __name__ in sys.modules:
+        # loaded from its path (not importable on the workers): send this script's functions by value
+        import cloudpickle
+
+        cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    ds = sweep(fn, grid, client=scheduler, n_workers=n_workers, progress=progress)
+    rows, sizes_rows, concept_rows = [], [], []
     for task in cfg.tasks:
-        X, y = make_task(task, cfg.n_train, cfg.seq_len, seed=1000)
-        X_rec, y_rec = make_task(task, cfg.n_record, cfg.seq_len, seed=2000)
-        n_classes = int(max(y.max(), y_rec.max()) + 1)
         for arch in ARCHS:
-            for seed in cfg.seeds:
-                torch.manual_seed(seed)
-                model = RecurrentClassifier(arch, X.shape[2], cfg.hidden, n_classes, device="cpu")
-                model.metadata.update(task=task, seed=seed)
-                t0 = time.perf_counter()
-                train(model, X, y, epochs=cfg.epochs, lr=1e-2, seed=seed, progress=False)
-                train_s = time.perf_counter() - t0
-                rec = record(model, X_rec, y_rec)
-                accuracy = float((rec["prediction"].values == y_rec).mean())
-                t0 = time.perf_counter()
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")  # undersampling and constant outputs are reported below
-                    res = find_relays(rec, n_perm=cfg.n_perm, threshold=cfg.threshold, seed=seed,
-                                      progress=False, device="numpy")
-                relay_s = time.perf_counter() - t0
-                results[(task, arch, seed)] = res
-                drift = relay_drift(res)
-                drift_sig = relay_drift(res, significant_only=True)
-                size = res["relay_size"].values  # (concept, time)
-                chance = _nanmean([chance_persistence(size[c], cfg.hidden) for c in range(size.shape[0])])
-                rows.append(
-                    {
-                        "task": task,
-                        "arch": arch,
-                        "seed": seed,
-                        "accuracy": accuracy,
-                        "persistence_index": _nanmean(drift["persistence_index"].values),
-                        "persistence_significant_only": _nanmean(drift_sig["persistence_index"].values),
-                        "chance_persistence": float(chance),
-                        "mean_relay_size": float(size.mean()),
-                        "fraction_significant": float(res["significant"].values.mean()),
-                        "train_s": train_s,
-                        "relay_s": relay_s,
-                    }
-                )
-                for ti, t in enumerate(res["time"].values):
+            for run_index, seed in enumerate(cfg.seeds):
+                point = ds.sel(task=task, arch=arch, seed=seed)
+                row = {"task": task, "arch": arch, "seed": seed, **{k: float(point[k]) for k in SCALARS}}
+                rows.append(row)
+                for t in point["time"].values:
                     sizes_rows.append({"task": task, "arch": arch, "seed": seed, "time": int(t),
-                                       "relay_size": float(size[:, ti].mean()),
-                                       "significant": float(res["significant"].values[:, ti].mean())})
+                                       "relay_size": float(point["step_relay_size"].sel(time=t)),
+                                       "significant": float(point["step_significant"].sel(time=t))})
+                for concept in point["concept"].values:
+                    c = point.sel(concept=concept)
+                    if np.isnan(c["concept_n_steps"]):
+                        continue  # a class of another task: padding of the gathered Dataset
+                    concept_rows.append({
+                        "architecture": f"{task}/{arch}", "run": run_index, "seed": int(point["concept_seed"]),
+                        "concept": str(concept),
+                        **{k: float(c[f"concept_{k}"]) for k in ("persistence_index", "mean_relay_size",
+                                                                  "fraction_significant", "mean_total")},
+                        "n_steps": int(c["concept_n_steps"]),
+                    })
                 if progress:
-                    print(f"{task:13s} {arch:4s} seed {seed}: accuracy {accuracy:.3f}, persistence "
-                          f"{rows[-1]['persistence_index']:.3f} (chance {chance:.3f}), mean relay size "
-                          f"{rows[-1]['mean_relay_size']:.2f}, train {train_s:.1f} s, relays {relay_s:.1f} s",
-                          flush=True)
-    table = compare_architectures(
-        {f"{task}/{arch}": [results[(task, arch, s)] for s in cfg.seeds] for task in cfg.tasks for arch in ARCHS}
-    )
+                    print(f"{task:13s} {arch:4s} seed {seed}: accuracy {row['accuracy']:.3f}, persistence "
+                          f"{row['persistence_index']:.3f} (chance {row['chance_persistence']:.3f}), mean relay "
+                          f"size {row['mean_relay_size']:.2f}, train {row['train_s']:.1f} s, relays "
+                          f"{row['relay_s']:.1f} s", flush=True)
     return {
         "runs": pd.DataFrame(rows),
         "sizes": pd.DataFrame(sizes_rows),
-        "per_concept": table,
+        "per_concept": pd.DataFrame(concept_rows),
+        "sweep": ds,
         "elapsed_s": time.perf_counter() - t_start,
     }
 
@@ -306,6 +361,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--save", type=Path, default=None, help="also pickle the raw tables here")
     parser.add_argument("--render", type=Path, default=None, help="only re-render the report from a --save file")
     parser.add_argument("--quiet", action="store_true")
+    parser.add_argument("--scheduler", default="none",
+                        help="where the (task, arch, seed) runs go: 'none' (this process, one after another; "
+                        "default), 'local' (a LocalCluster of --workers processes) or a Dask scheduler address "
+                        "such as tcp://host:8786")
+    parser.add_argument("--workers", type=int, default=2, help="workers of --scheduler local (default 2)")
     args = parser.parse_args(argv)
     if args.render is not None:
         with open(args.render, "rb") as fh:
@@ -314,7 +374,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         cfg = quick_config() if args.quick else Config()
         if args.seeds:
             cfg.seeds = tuple(range(args.seeds))
-        out = run(cfg, progress=not args.quiet)
+        scheduler = None if args.scheduler.lower() == "none" else args.scheduler
+        out = run(cfg, progress=not args.quiet, scheduler=scheduler, n_workers=args.workers)
         if args.save is not None:
             with open(args.save, "wb") as fh:
                 pickle.dump((cfg, {k: v for k, v in out.items()}), fh)

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from typing import Any, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import xarray as xr
 
 from .errors import ClusterError, InputError, SweepError
 
-__all__ = ["sweep", "grid_points"]
+__all__ = ["grid_points", "sweep"]
 
 
 def grid_points(grid: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
@@ -147,10 +148,14 @@ def _describe(point: Mapping[str, Any]) -> str:
     return ", ".join(f"{k}={v!r}" for k, v in point.items())
 
 
-def _call_point(point: dict[str, Any], fn: Callable[..., Any]) -> Any:
+def _call_point(point: dict[str, Any], fn_bytes: bytes) -> Any:
     """Run one point; on a worker, an error comes back as a value so the driver can name the point."""
+    import cloudpickle
+
     try:
-        return fn(**point)
+        # unpickled here, not by the worker, so that a function the worker cannot import fails this point
+        # with its own message instead of killing the worker
+        return cloudpickle.loads(fn_bytes)(**point)
     except Exception as exc:  # noqa: BLE001 - handed to the driver, which re-raises it with the point named
         return _Failure(exc)
 
@@ -225,7 +230,18 @@ def _run_on_cluster(
     keys = [f"sweep-{name}-{run_id}-{i}" for i in range(len(points))]
     futures: list[Any] = []
     try:
-        futures = client.map(_call_point, points, fn=fn, key=keys, pure=False)
+        import cloudpickle
+
+        fn_bytes = cloudpickle.dumps(fn)
+    except Exception as exc:
+        for thing in opened:
+            thing.close()
+        raise InputError(
+            f"sweep could not pickle fn ({type(exc).__name__}: {exc}) to send it to the workers; use a "
+            "module-level function or a functools.partial of one, or client=None to run in this process."
+        ) from exc
+    try:
+        futures = client.map(_call_point, points, fn_bytes=fn_bytes, key=keys, pure=False)
         index = {f.key: i for i, f in enumerate(futures)}
         outputs: list[Any] = [None] * len(points)
         with _progress_bar(len(points), progress) as bar:

@@ -76,9 +76,8 @@ def test_an_error_names_the_point_that_failed_on_a_cluster():
     from distributed import Client, LocalCluster
 
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
-            Client(cluster) as client:
-        with pytest.raises(SweepError, match=r"arch='gru', seed=1.*diverged"):
-            sweep(fails_at_gru_1, GRID, client=client, progress=False)
+            Client(cluster) as client, pytest.raises(SweepError, match=r"arch='gru', seed=1.*diverged"):
+        sweep(fails_at_gru_1, GRID, client=client, progress=False)
 
 
 @pytest.mark.parametrize(
