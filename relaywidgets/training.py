@@ -17,7 +17,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from ._validation import check_float, check_inputs, check_int
+from ._validation import check_float, check_inputs, check_int, is_real
 from .errors import InputError
 from .models import RecurrentClassifier, resolve_device
 
@@ -196,7 +196,7 @@ def train(
     seed = check_int(seed, "seed", "train", 0)
     if val_fraction is None:
         val_fraction = DEFAULT_VAL_FRACTION if round(DEFAULT_VAL_FRACTION * len(Xn)) >= MIN_VALIDATION else 0.0
-    if not 0.0 <= float(val_fraction) < 1.0:
+    if not is_real(val_fraction) or not 0.0 <= float(val_fraction) < 1.0:
         raise InputError(f"The 'val_fraction' parameter of train must be a float in [0, 1). Got {val_fraction!r} instead.")
     n = Xn.shape[0]
     rng = np.random.default_rng(seed)

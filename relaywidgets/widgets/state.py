@@ -278,6 +278,16 @@ class ExplorerState(HasTraits):
         False, help="True when the causal view lacks results for the current selection: press Compute causal map."
     )
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        # traitlets checks a trait's type before the validators below run, and says so with a bare TraitError;
+        # make every refusal the package's own error, so that callers can catch RelaywidgetsError.
+        try:
+            super().__setattr__(name, value)
+        except ExplorerStateError:
+            raise
+        except TraitError as err:
+            raise ExplorerStateError(f"{err} The state keeps its previous {name!r}.") from None
+
     def __init__(
         self,
         recording: xr.Dataset | None = None,

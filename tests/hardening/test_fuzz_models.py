@@ -1,0 +1,210 @@
+"""Fuzz suite, part 2: the entry points that run a network — stepwise, record, save/load, evaluate, effect maps,
+causal sets, deletion curves, KnockoutSession — under drawn arguments. A correct result (checked where cheap) or a
+RelaywidgetsError with a message; a raw torch/numpy error fails, and each case runs under a timeout."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+from torch import nn
+
+import relaywidgets as rw
+from relaywidgets.knockout import KnockoutSession, causal_set, deletion_curve, effect_map, evaluate, unit_effects
+
+from test_fuzz import FUZZ, JUNK, mostly, outcome  # noqa: E402 (the sibling module, on sys.path under pytest)
+
+X, Y = rw.make_task("delayed-cue", n_samples=24, seq_len=4, seed=0)
+MODEL = rw.RecurrentClassifier("gru", 4, 3, 4, device="cpu", seed=0)
+
+
+@pytest.mark.timeout(120)
+@FUZZ
+@given(
+    fn=st.sampled_from(["effect_map", "unit_effects", "causal_set", "deletion_curve"]),
+    window=mostly(st.integers(1, 5)),
+    n_boot=mostly(st.integers(0, 20)),
+    concept=mostly(st.sampled_from([0, 1, 3, "all", "2"])),
+    target=mostly(st.floats(0.01, 1.0)),
+    ks=mostly(st.lists(st.integers(1, 3), min_size=1, max_size=3)),
+    value=mostly(st.sampled_from(["zero", 0.5, -1.0])),
+    ranking=mostly(st.sampled_from(["readout", "grad_x_act", "effect"])),
+)
+def test_causal_maps_give_bounded_results_or_our_errors(fn, window, n_boot, concept, target, ks, value, ranking):
+    calls = {
+        "effect_map": lambda: effect_map(MODEL, X, Y, window=window, n_boot=n_boot, value=value, progress=False),
+        "unit_effects": lambda: unit_effects(MODEL, X, Y, n_boot=n_boot, value=value, progress=False),
+        "causal_set": lambda: causal_set(MODEL, X, Y, concept, target=target, value=value, progress=False),
+        "deletion_curve": lambda: deletion_curve(MODEL, X, Y, ranking, concept, ks=ks, n_random=5, value=value,
+                                                 progress=False),
+    }
+    ok, result = outcome(calls[fn])
+    if ok and fn in ("effect_map", "unit_effects"):
+        drops = result.accuracy_drop.values
+        assert np.all((drops >= -1 - 1e-9) & (drops <= 1 + 1e-9) | np.isnan(drops))
+    if ok and fn == "causal_set":
+        assert 0 <= int(result.set_size) <= len(MODEL.node_labels)
+    if ok and fn == "deletion_curve":
+        assert 0 < float(result.p_value.max()) <= 1
+
+
+@pytest.mark.timeout(120)
+@FUZZ
+@given(
+    x=st.one_of(
+        st.just(X),
+        st.builds(lambda s: np.zeros(s, np.float32), st.tuples(st.integers(0, 3), st.integers(0, 3), st.integers(0, 5))),
+        st.builds(lambda v: np.full((2, 3, 4), v, np.float32), st.floats(allow_nan=True, allow_infinity=True, width=32)),
+        JUNK,
+    ),
+    y=st.one_of(st.just(Y), st.builds(lambda v: np.full(24, v), st.integers(-2, 6)), JUNK),
+    lengths=st.one_of(st.none(), st.builds(lambda v: np.full(24, v), st.integers(-1, 6)), JUNK),
+    batch=mostly(st.integers(1, 50)),
+)
+def test_record_and_evaluate_give_results_or_our_errors(x, y, lengths, batch):
+    ok, rec = outcome(lambda: rw.record(MODEL, x, y, lengths=lengths, batch_size=batch))
+    if ok:
+        rw.check_recording(rec)
+        assert rec.sizes["sample"] == len(np.asarray(x))
+    ok, res = outcome(lambda: evaluate(MODEL, x, y, lengths=lengths))
+    if ok:
+        assert 0.0 <= float(res.accuracy) <= 1.0
+
+
+@pytest.mark.timeout(120)
+@FUZZ
+@given(
+    kind=st.sampled_from(["rnn", "lstm", "gru"]),
+    layers=st.integers(1, 2),
+    batch_first=st.booleans(),
+    bidirectional=st.booleans(),
+    proj=st.booleans(),
+    hidden=st.integers(1, 4),
+)
+def test_stepwise_matches_torch_or_refuses(kind, layers, batch_first, bidirectional, proj, hidden):
+    cls = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[kind]
+    kwargs = {"proj_size": 1} if proj and kind == "lstm" and hidden > 1 else {}
+    torch.manual_seed(0)
+    rnn = cls(2, hidden, num_layers=layers, batch_first=batch_first, bidirectional=bidirectional, **kwargs)
+
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.rnn = rnn
+            self.out = nn.Linear(hidden * (2 if bidirectional else 1) if not kwargs else 1 * (2 if bidirectional else 1), 3)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            seq, _ = self.rnn(x if batch_first else x.transpose(0, 1))
+            last = seq[:, -1] if batch_first else seq[-1]
+            return self.out(last)
+
+    net = Net().eval()
+    ok, wrapped = outcome(lambda: rw.stepwise(net))
+    if bidirectional or kwargs:
+        assert not ok, "bidirectional and proj_size must be refused"
+        return
+    assert ok
+    x = torch.randn(5, 4, 2)
+    with torch.no_grad():
+        torch.testing.assert_close(wrapped(x), net(x), atol=1e-5, rtol=0)
+
+
+@pytest.mark.timeout(120)
+@FUZZ
+@given(position=st.integers(0, 10**6), flip=st.integers(1, 255), truncate=st.booleans())
+def test_corrupted_model_files_are_refused_or_load_the_same_weights(tmp_path_factory, position, flip, truncate):
+    path = tmp_path_factory.mktemp("m") / "model.pt"
+    rw.save(MODEL, path)
+    data = bytearray(path.read_bytes())
+    if truncate:
+        data = data[: position % len(data)]
+    else:
+        data[position % len(data)] ^= flip
+    path.write_bytes(bytes(data))
+    ok, loaded = outcome(lambda: rw.load(path, device="cpu"))
+    if ok:  # a change outside the weights and config (e.g. zip padding) may be harmless: then nothing changed
+        for a, b in zip(MODEL.state_dict().values(), loaded.state_dict().values()):
+            assert torch.equal(a, b)
+
+
+@pytest.mark.timeout(120)
+@FUZZ
+@given(nodes=st.lists(st.one_of(st.sampled_from(MODEL.node_labels), st.integers(-1, 5), JUNK), max_size=4))
+def test_session_toggles_give_the_api_numbers_or_our_errors(nodes):
+    session = KnockoutSession(MODEL, X, Y)
+    for node in nodes:
+        ok, _ = outcome(lambda: session.toggle(node))
+    result = session.result
+    expected = evaluate(MODEL, X, Y, knockout=rw.Knockout(list(result.nodes)) if result.nodes else None)
+    assert float(result.accuracy) == pytest.approx(float(expected.accuracy))
+
+
+@pytest.mark.timeout(120)
+@FUZZ
+@given(
+    # not JUNK's 10**12: that many epochs is a valid (endless) request, not bad input
+    epochs=st.one_of(st.integers(1, 2), st.sampled_from([0, -1, None, 1.5, "2", True])),
+    lr=mostly(st.floats(1e-4, 0.1)),
+    batch=mostly(st.integers(1, 30)),
+    val=mostly(st.sampled_from([None, 0.0, 0.2, 0.5])),
+    seed=mostly(st.integers(0, 3)),
+)
+def test_train_learns_or_refuses_without_touching_the_weights(epochs, lr, batch, val, seed):
+    model = rw.RecurrentClassifier("gru", 4, 3, 4, device="cpu", seed=0)
+    before = [p.detach().clone() for p in model.parameters()]
+    ok, history = outcome(lambda: rw.train(model, X, Y, epochs=epochs, lr=lr, batch_size=batch, val_fraction=val,
+                                           seed=seed, progress=False))
+    if ok:
+        assert len(history.train_loss) >= 1 and all(np.isfinite(history.train_loss))
+    else:
+        assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))
+
+
+@pytest.mark.timeout(120)
+@FUZZ
+@given(
+    fn=st.sampled_from(["keep_set", "relay_knockout_test"]),
+    concept=mostly(st.sampled_from([0, 2, "all", "1"])),
+    tolerance=mostly(st.floats(0.0, 1.0)),
+    n_random=mostly(st.integers(1, 8)),
+    seed=mostly(st.integers(0, 5)),
+)
+def test_keep_sets_and_relay_knockout_tests_give_results_or_our_errors(fn, concept, tolerance, n_random, seed):
+    from relaywidgets.knockout import keep_set, relay_knockout_test
+
+    if fn == "keep_set":
+        ok, result = outcome(lambda: keep_set(MODEL, X, Y, concept, tolerance=tolerance, progress=False))
+        if ok:
+            assert 0 <= int(result.set_size) <= len(MODEL.node_labels)
+        return
+    relays = RELAYS
+    ok, result = outcome(lambda: relay_knockout_test(MODEL, X, Y, relays, concept, n_random=n_random, seed=seed))
+    if ok:
+        assert 0 < float(result.p_value) <= 1
+
+
+RELAYS = rw.find_relays(rw.record(MODEL, X, Y), n_perm=0, progress=False)
+
+
+@pytest.mark.timeout(120)
+@FUZZ
+@given(
+    name=st.sampled_from(["threshold", "alpha", "concept", "time", "estimator", "knocked_out", "X", "y", "model"]),
+    value=st.one_of(JUNK, st.floats(-1, 2), st.sampled_from(["0", "all", "plugin", ("l0.h0",), ("l0.h9",)]),
+                    st.just(np.zeros((3, 4, 4), np.float32))),
+)
+def test_explorer_state_keeps_only_values_it_accepts(name, value):
+    from relaywidgets.widgets import ExplorerState
+
+    state = ExplorerState(recording=REC, relays=RELAYS, model=MODEL, X=X, y=Y)
+    before = getattr(state, name)
+    ok, _ = outcome(lambda: setattr(state, name, value))
+    after = getattr(state, name)
+    if not ok:  # a rejected value leaves the state as it was
+        assert after is before or (isinstance(after, np.ndarray) and after is before) or after == before
+    assert 0.0 <= float(state.accuracy) <= 1.0
+
+
+REC = rw.record(MODEL, X, Y)
