@@ -208,3 +208,20 @@ def test_explorer_state_keeps_only_values_it_accepts(name, value):
 
 
 REC = rw.record(MODEL, X, Y)
+
+
+# What the fuzzing above found, kept as explicit cases.
+@pytest.mark.parametrize("val", ["", [], "0.2"])
+def test_train_refuses_a_val_fraction_that_is_not_a_number(val):
+    with pytest.raises(rw.InputError, match="'val_fraction' parameter of train must be a float in \\[0, 1\\)"):
+        rw.train(rw.RecurrentClassifier("gru", 4, 3, 4, device="cpu", seed=0), X, Y, val_fraction=val, progress=False)
+
+
+def test_explorer_state_type_refusals_are_our_errors_and_keep_the_state():
+    from relaywidgets.widgets import ExplorerState
+    from relaywidgets.widgets.state import ExplorerStateError
+
+    state = ExplorerState(recording=REC, relays=RELAYS)
+    with pytest.raises(ExplorerStateError, match="(?s)'threshold' trait.*keeps its previous 'threshold'"):
+        state.threshold = np.zeros((2, 2))
+    assert state.threshold == 0.9
