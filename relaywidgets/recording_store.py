@@ -18,6 +18,7 @@ from typing import Any, Callable
 import numpy as np
 import xarray as xr
 
+from ._validation import is_int
 from .contract import check_recording
 from .errors import InputError, RecordingError
 
@@ -105,7 +106,7 @@ def record_to_store(
             f"record(store={str(final)!r}): that path exists already. Pass a new path, or remove the old store "
             f"first (shutil.rmtree({str(final)!r}))."
         )
-    if not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool) or batch_size < 1:
+    if not is_int(batch_size) or batch_size < 1:
         raise InputError(
             f"The 'batch_size' parameter of record must be an int in [1, inf). Got {batch_size!r} instead."
         )

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from ._validation import is_int
 from .errors import ClusterError, InputError, SweepError
 
 __all__ = ["grid_points", "sweep"]
@@ -104,7 +105,7 @@ def sweep(
     grid = _check_grid(grid)
     if not callable(fn):
         raise InputError(f"The 'fn' parameter of sweep must be callable. Got {type(fn).__name__} instead.")
-    if isinstance(n_workers, bool) or not isinstance(n_workers, (int, np.integer)) or n_workers < 1:
+    if not is_int(n_workers) or n_workers < 1:
         raise InputError(f"The 'n_workers' parameter of sweep must be an int in [1, inf). Got {n_workers!r} instead.")
     points = grid_points(grid)
     if client is None:

@@ -13,7 +13,7 @@ from typing import Callable
 import numpy as np
 
 from ._resources import check_memory
-from ._validation import check_int
+from ._validation import check_int, is_int
 from .errors import InputError
 
 __all__ = ["make_task", "tasks", "task_info", "DEFAULT_TASK"]
@@ -174,7 +174,7 @@ def make_task(
     n_classes = default_classes if n_classes is None else n_classes
     noise = default_noise if noise is None else noise
     for pname, value, low in (("n_samples", n_samples, 1), ("seq_len", seq_len, 1), ("n_classes", n_classes, 2)):
-        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
+        if not is_int(value) or value < low:
             raise InputError(f"The {pname!r} parameter of make_task must be an int in [{low}, inf). Got {value!r} instead.")
     if not isinstance(noise, (int, float, np.floating)) or not np.isfinite(noise) or noise < 0:
         raise InputError(f"The 'noise' parameter of make_task must be a float in [0, inf). Got {noise!r} instead.")

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 import xarray as xr
 
+from .._validation import is_int, is_real
 from ..errors import InputError, KnockoutError
 from ..models.plan import KnockoutPlan
 from ..models.protocol import check_model_inputs
@@ -123,7 +124,7 @@ class StackedRunner:
                     f"The 'value' parameter of {self.owner} must be one of {', '.join(map(repr, KNOCKOUT_VALUES))} "
                     f"or a float. Got {value!r} instead."
                 )
-        elif not isinstance(value, (int, float, np.integer, np.floating)) or isinstance(value, bool) or not np.isfinite(value):
+        elif not is_real(value) or not np.isfinite(value):
             raise KnockoutError(
                 f"The 'value' parameter of {self.owner} must be 'zero', 'mean', 'median' or a finite float. "
                 f"Got {value!r} instead."
@@ -183,7 +184,7 @@ class StackedRunner:
     def resolve_concept(self, concept: Any) -> tuple[str, int]:
         """``(label, class index)`` of a concept: a class index, a class name or label, or "all" (-1)."""
         labels, classes = self.concepts()
-        if isinstance(concept, (int, np.integer)) and not isinstance(concept, bool):
+        if is_int(concept):
             if 0 <= int(concept) < self.num_classes:
                 return labels[int(concept)], int(concept)
         elif isinstance(concept, (str, np.str_)):
@@ -212,7 +213,7 @@ class StackedRunner:
         n = len(self.node_labels)
         if layer is None:
             return np.arange(n)
-        if not isinstance(layer, (int, np.integer)) or isinstance(layer, bool) or not 0 <= layer < self.num_layers:
+        if not is_int(layer) or not 0 <= layer < self.num_layers:
             raise KnockoutError(
                 f"The 'layer' parameter of {self.owner} must be None or a layer index 0 .. {self.num_layers - 1}. "
                 f"Got {layer!r} instead."

@@ -12,7 +12,7 @@ import numpy as np
 import xarray as xr
 
 from .._resources import check_memory
-from .._validation import check_float, check_int
+from .._validation import check_float, check_int, is_int
 from ..errors import InputError
 from ._stacked import StackedRunner
 
@@ -182,7 +182,7 @@ def unit_effects(
 
 # ---------------------------------------------------------------------- internals
 def _check_window(window: Any, owner: str) -> int:
-    if not isinstance(window, (int, np.integer)) or isinstance(window, bool) or window < 1:
+    if not is_int(window) or window < 1:
         raise InputError(
             f"The 'window' parameter of {owner} must be an int in [1, inf) (steps per knockout). Got {window!r} instead."
         )

@@ -11,7 +11,7 @@ import torch
 import xarray as xr
 
 from .._resources import check_memory
-from .._validation import check_int
+from .._validation import check_int, is_int
 from ..contract import check_relays, resolve_concept
 from ..errors import InputError, KnockoutError
 from ._stacked import StackedRunner, check_metric
@@ -303,7 +303,7 @@ def _check_ks(ks: Any, pool_size: int, owner: str) -> list[int]:
         values = [ks] if isinstance(ks, (int, np.integer)) else list(ks)
     except TypeError:
         raise InputError(f"The 'ks' parameter of {owner} must be a list of set sizes; got {ks!r}.") from None
-    if not values or not all(isinstance(k, (int, np.integer)) and not isinstance(k, bool) and k >= 1 for k in values):
+    if not values or not all(is_int(k) and k >= 1 for k in values):
         raise InputError(f"The 'ks' parameter of {owner} must hold ints >= 1; got {ks!r}.")
     too_big = [int(k) for k in values if k > pool_size]
     if too_big:
@@ -381,7 +381,7 @@ def _rankings(
     label, cls = runner.resolve_concept(concept)
     rows = runner.concept_rows(cls)
     T, H, n = runner.seq_len, runner.hidden_size, len(runner.node_labels)
-    if not isinstance(time, (int, np.integer)) or isinstance(time, bool) or not -T <= time < T:
+    if not is_int(time) or not -T <= time < T:
         raise InputError(f"The 'time' parameter of {owner} must be a step in -{T} .. {T - 1}. Got {time!r} instead.")
     t = int(time) % T
     out: dict[str, np.ndarray] = {}

@@ -17,7 +17,7 @@ from ..contract import concept_names, resolve_concept
 from ..errors import InputError, RecordingError
 from ..info import UndersamplingWarning, discretize, discretizers, get_estimator
 from ..info import Estimator
-from .._validation import check_choice, check_float
+from .._validation import check_choice, check_float, is_int
 from ._counts import counting_fast_path
 
 __all__ = [
@@ -60,10 +60,6 @@ def check_rec(rec: Any) -> xr.Dataset:
     return check_recording(rec)
 
 
-def _is_int(x: Any) -> bool:
-    return isinstance(x, numbers.Integral) and not isinstance(x, (bool, np.bool_))
-
-
 def resolve_nodes(rec: xr.Dataset, nodes: Any, owner: str) -> np.ndarray:
     """Positions along ``node`` of ``nodes`` (labels or integer positions; None = every node)."""
     labels = [str(v) for v in rec["node"].values]
@@ -83,7 +79,7 @@ def resolve_nodes(rec: xr.Dataset, nodes: Any, owner: str) -> np.ndarray:
                     "like these or integer positions 0 .. " + str(n - 1) + "."
                 )
             pos.append(index[item])
-        elif _is_int(item):
+        elif is_int(item):
             if not 0 <= int(item) < n:
                 raise InputError(
                     f"Node position {int(item)} is out of range; the recording has {n} nodes (0 .. {n - 1})."
@@ -118,11 +114,11 @@ def resolve_times(rec: xr.Dataset, times: Any, owner: str) -> np.ndarray:
     coord = np.asarray(rec["time"].values)
     if times is None:
         return np.arange(coord.size)
-    scalar = _is_int(times)
+    scalar = is_int(times)
     items = [times] if scalar else _listed(times, "times", owner, "integer time steps")
     pos = []
     for t in items:
-        if not _is_int(t):
+        if not is_int(t):
             raise InputError(
                 f"The 'time' parameter of {owner} must hold integer time steps. Got {t!r} instead."
             )

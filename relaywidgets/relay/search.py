@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numbers
 import warnings
 from datetime import datetime, timezone
 from typing import Any
@@ -13,7 +12,7 @@ import xarray as xr
 from .._version import __version__
 from ..errors import InputError
 from .._resources import check_memory
-from .._validation import check_int
+from .._validation import check_int, is_real
 from . import _prepare as prep
 from ..info.backends import NumpyBackend, get_backend
 from ..info import discretizers
@@ -177,7 +176,7 @@ def find_relays(
         "Pass a smaller n_perm: 100 to 1000 resolve p-values down to 0.01 to 0.001 (n_perm=0 skips the test).",
     )
     seed = check_int(seed, "seed", owner, 0)
-    ok_alpha = isinstance(alpha, numbers.Real) and not isinstance(alpha, bool) and 0.0 < float(alpha) < 1.0
+    ok_alpha = is_real(alpha) and 0.0 < float(alpha) < 1.0
     if not ok_alpha:
         raise InputError(f"The 'alpha' parameter of {owner} must be a float in (0, 1). Got {alpha!r} instead.")
     alpha = float(alpha)
