@@ -32,9 +32,11 @@ FLOORS: list[tuple[str, set[str]]] = [
     ("recording stores", {"recording_store"}),
     ("tools on the model", {"training", "serialization", "recording"}),
     ("knockout experiments", {"knockout"}),
+    ("shipped networks", {"pretrained"}),
     ("sweeps", {"sweep"}),
     ("figures", {"plot"}),
     ("widgets", {"widgets"}),
+    ("teaching", {"course"}),
     ("front door", {"__init__", "cli", "__main__"}),
 ]
 #: Floors whose rooms may import each other (the command line uses the package's front door).
