@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 	$(PY) -m pip install --upgrade pip
 	# torch first and pinned: an unpinned torch would pull a multi-GB CUDA build.
 	$(PY) -m pip install -c $(CONSTRAINTS) torch==2.13.0
-	$(PY) -m pip install -c $(CONSTRAINTS) -e ".[datasets,test]"
+	$(PY) -m pip install -c $(CONSTRAINTS) -e ".[datasets,test,teach]"
 	touch $(STAMP)
 
 install: $(STAMP)
