@@ -10,11 +10,14 @@ This is the only part of relaywidgets that imports ipywidgets and bqplot. One st
 - :class:`EffectHeatmap`: the effect map of the selected concept on the relay map's axes; Compute causal map.
 - :class:`CausalPanel`: the causal set (knock it out) and deletion curves of rankings against random sets.
 
-:func:`explore` records a model, finds its relays and returns an :class:`Explorer`.
+:func:`explore` records a model, finds its relays and returns an :class:`Explorer`. :func:`app` returns an
+:class:`App`: the explorer for students who do not code (pick a task and an architecture, open a shipped
+network or train one), shown as a Voilà page by ``notebooks/app.ipynb``.
 """
 
 from __future__ import annotations
 
+from .app import App, AppError, app
 from .causal_view import CausalPanel, EffectHeatmap
 from .estimator_panel import EstimatorPanel
 from .explorer import Explorer, explore
@@ -24,6 +27,9 @@ from .knockout_panel import KnockoutPanel
 from .state import ExplorerState, ExplorerStateError
 
 __all__ = [
+    "App",
+    "AppError",
+    "app",
     "Explorer",
     "ExplorerState",
     "ExplorerStateError",
