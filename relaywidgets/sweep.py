@@ -16,6 +16,7 @@ import numpy as np
 import xarray as xr
 
 from ._validation import is_int
+from ._cluster import close_all, cluster_failure, open_client
 from .errors import ClusterError, InputError, SweepError
 
 __all__ = ["grid_points", "sweep"]
@@ -70,10 +71,11 @@ def sweep(
         The settings to sweep, e.g. ``{"task": [...], "arch": [...], "seed": [0, 1, 2]}``: each a non-empty
         list of distinct values.
     client : None, "local", str or distributed.Client, default None
-        Where the points run. ``None``: one after another in this process (no cluster needed). ``"local"``:
-        a ``LocalCluster`` of ``n_workers`` single-threaded worker processes, started here and closed at the
-        end. Any other string: the address of a running scheduler (``"tcp://host:8786"``). A
-        ``distributed.Client``: its cluster (left open).
+        Where the points run. ``None`` (or ``False``): one after another in this process (no cluster
+        needed). ``"local"``: a ``LocalCluster`` of ``n_workers`` single-threaded worker processes, started
+        here and closed at the end. Any other string: the address of a running scheduler
+        (``"tcp://host:8786"``). A ``distributed.Client``: its cluster (left open; a closed one raises
+        ``ClusterError``).
     n_workers : int, default 2
         Workers of the ``"local"`` cluster; ignored otherwise.
     progress : bool, default True
@@ -108,7 +110,7 @@ def sweep(
     if not is_int(n_workers) or n_workers < 1:
         raise InputError(f"The 'n_workers' parameter of sweep must be an int in [1, inf). Got {n_workers!r} instead.")
     points = grid_points(grid)
-    if client is None:
+    if client is None or client is False:
         outputs = _run_serial(fn, points, progress)
     else:
         outputs = _run_on_cluster(fn, points, client, int(n_workers), progress)
@@ -193,37 +195,14 @@ def _run_serial(fn: Callable[..., Any], points: list[dict[str, Any]], progress: 
 
 
 def _connect(client: Any, n_workers: int) -> tuple[Any, list[Any]]:
-    """The Client to use and what to close afterwards (only what this call opened)."""
-    from distributed import Client, LocalCluster
-
-    if isinstance(client, Client):
-        return client, []
-    if client == "local":
-        # one thread per worker: the points are the parallelism, and torch/BLAS threads would oversubscribe
-        cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None)
-        new = Client(cluster)
-        return new, [new, cluster]
-    if isinstance(client, str) and client:
-        try:
-            new = Client(client, timeout="10s")
-        except (OSError, TimeoutError) as exc:
-            raise ClusterError(
-                f"sweep could not reach a Dask scheduler at {client!r} ({type(exc).__name__}: {exc}). Check that "
-                "the scheduler runs and the address (tcp://host:8786) is right, or pass client='local' or None."
-            ) from exc
-        return new, [new]
-    raise InputError(
-        "The 'client' parameter of sweep must be None (this process), 'local' (a LocalCluster), a scheduler "
-        f"address such as 'tcp://host:8786', or a distributed.Client. Got {client!r} instead."
-    )
+    """The Client to use and what to close afterwards (only what this call opened); see :mod:`._cluster`."""
+    return open_client(client, "sweep", n_workers=n_workers)
 
 
 def _run_on_cluster(
     fn: Callable[..., Any], points: list[dict[str, Any]], client: Any, n_workers: int, progress: bool
 ) -> list[Any]:
     from distributed import as_completed
-
-    from .relay.distributed import _cluster_failure
 
     client, opened = _connect(client, n_workers)
     run_id = uuid.uuid4().hex[:8]  # keys unique per sweep, so a long-lived cluster never hands back an old result
@@ -235,8 +214,7 @@ def _run_on_cluster(
 
         fn_bytes = cloudpickle.dumps(fn)
     except Exception as exc:
-        for thing in opened:
-            thing.close()
+        close_all(opened)
         raise InputError(
             f"sweep could not pickle fn ({type(exc).__name__}: {exc}) to send it to the workers; use a "
             "module-level function or a functools.partial of one, or client=None to run in this process."
@@ -258,7 +236,7 @@ def _run_on_cluster(
     except (SweepError, InputError):
         raise
     except Exception as exc:
-        if _cluster_failure(client, exc):
+        if cluster_failure(client, exc):
             done = sum(f.status == "finished" for f in futures)
             raise ClusterError(
                 f"The Dask cluster went away during the sweep ({type(exc).__name__}: {exc}); {done} of "
@@ -272,8 +250,7 @@ def _run_on_cluster(
                 client.cancel(futures)
             except Exception:  # noqa: BLE001 - the cluster may already be gone; nothing left to cancel then
                 pass
-        for thing in opened:
-            thing.close()
+        close_all(opened)
 
 
 def _as_dataarray(value: Any, name: str, point: Mapping[str, Any]) -> xr.DataArray:

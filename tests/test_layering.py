@@ -24,7 +24,7 @@ SOURCE = Path(__file__).resolve().parents[1] / PACKAGE
 #: Floors, lowest first: room names (a module ``x.py`` and a package ``x/`` are the same room).
 FLOORS: list[tuple[str, set[str]]] = [
     ("ground", {"_version", "errors"}),
-    ("input checks", {"_validation", "_files", "_resources"}),
+    ("input checks", {"_validation", "_files", "_resources", "_cluster"}),
     ("data contracts", {"contract"}),
     ("recordings from arrays", {"recording_arrays"}),
     ("numerical core", {"info", "metrics", "tasks", "data", "testing"}),

@@ -14,6 +14,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 import xarray as xr
 
+from .._cluster import check_running, cluster_failure, is_client
 from ..errors import ClusterError, InputError, RelaywidgetsError
 from ._step import StepOutcome, StepSetup, analyse_step
 
@@ -23,14 +24,6 @@ __all__ = ["is_lazy", "resolve_client", "local_steps", "run_steps"]
 def is_lazy(data: xr.DataArray) -> bool:
     """Whether ``data`` is Dask-backed (e.g. opened from a Zarr store) rather than in memory."""
     return data.chunks is not None
-
-
-def _is_client(client: Any) -> bool:
-    if "distributed" not in sys.modules:
-        return False
-    from distributed import Client
-
-    return isinstance(client, Client)
 
 
 def resolve_client(client: Any, lazy: bool, owner: str) -> Any:
@@ -51,18 +44,13 @@ def resolve_client(client: Any, lazy: bool, owner: str) -> Any:
         except ValueError:  # no current client
             return None
         return current if current.status == "running" else None
-    if not _is_client(client):
+    if not is_client(client):
         raise InputError(
             f"The 'client' parameter of {owner} must be a dask.distributed.Client, False or None. Got "
             f"{type(client).__name__} instead. Connect with distributed.Client('tcp://scheduler:8786') "
             "(docs/scaling.md)."
         )
-    if client.status != "running":
-        raise ClusterError(
-            f"The Dask client passed to {owner} is {client.status!r}, not running: its cluster has gone. Connect "
-            "a new Client, or pass client=False to run in this process."
-        )
-    return client
+    return check_running(client, owner, in_process="client=False")
 
 
 def _time_groups(hidden: xr.DataArray) -> list[range]:
@@ -148,7 +136,7 @@ def run_steps(
     except RelaywidgetsError:
         raise  # a step's own error (e.g. NaN inside a sequence's length), raised on the worker
     except Exception as exc:
-        if _cluster_failure(client, exc):
+        if cluster_failure(client, exc):
             raise ClusterError(
                 f"The Dask cluster went away while {owner} ran ({type(exc).__name__}: {exc}); "
                 f"{sum(f.status == 'finished' for f in futures)} of {len(tasks)} steps had finished and no result "
@@ -162,15 +150,3 @@ def run_steps(
                 client.cancel(futures)
             except Exception:  # noqa: BLE001 - the cluster may already be gone; nothing left to cancel then
                 pass
-
-
-def _cluster_failure(client: Any, exc: BaseException) -> bool:
-    """Whether ``exc`` says the cluster, rather than the analysis, failed."""
-    from concurrent.futures import CancelledError
-
-    from distributed import KilledWorker
-    from distributed.comm.core import CommClosedError
-
-    if isinstance(exc, (CancelledError, KilledWorker, CommClosedError, OSError, TimeoutError)):
-        return True
-    return getattr(client, "status", "running") != "running"
