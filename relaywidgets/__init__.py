@@ -34,6 +34,7 @@ _LAZY = {
     "load_dataset": "relaywidgets.data",
     "datasets": "relaywidgets.data",
     "from_arrays": "relaywidgets.data",
+    "load_pretrained": "relaywidgets.pretrained",
     "explore": "relaywidgets.widgets",
     "Explorer": "relaywidgets.widgets",
 }

@@ -29,6 +29,7 @@ def _build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=_seed, default=0, help="seed of data, training and analyses (an int >= 0)")
     demo.add_argument("--no-relays", action="store_true", help="skip the relay analysis and knockouts")
     demo.add_argument("--quiet", action="store_true", help="no progress bars")
+    sub.add_parser("pretrained", help="list the small trained networks shipped with the package")
     return parser
 
 
@@ -174,6 +175,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         except RelaywidgetsError as exc:
             print(f"relaywidgets: error: {exc}", file=sys.stderr)
             return 2
+    elif args.command == "pretrained":
+        from .pretrained import pretrained
+
+        for info in pretrained().values():
+            print(f"{info.name:22s} {info.arch.upper():4s} {info.hidden_size:3d} units  {info.task:15s} "
+                  f"test accuracy {info.test_accuracy:.3f}")
+        print("Load one with relaywidgets.load_pretrained(name).")
     return 0
 
 
