@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 CONSTRAINTS := requirements/constraints.txt
 
-.PHONY: install lab test demo bench clean
+.PHONY: install lab app test demo bench clean
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,11 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab $(ROOT_FLAG) notebooks/01_quickstart.ipynb
+
+# The explorer as a web page for students (Voila: no code shown). Voila has no root check, so no ROOT_FLAG;
+# it opens a browser tab where it can and prints the address (http://localhost:8866/) either way.
+app: $(STAMP)
+	$(VENV)/bin/voila notebooks/app.ipynb
 
 test: $(STAMP)
 	$(PY) -m pytest
