@@ -1,0 +1,601 @@
+"""Answer checks of lesson 3 (knockouts, effect maps, causal sets, deletion curves), and its hand-wired network.
+
+Every check recomputes its truth with :mod:`relaywidgets.knockout` on the student's own network and data
+(or reads it from the student's own result objects), and when an answer matches a known mistake it says
+which one in the hint.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from ._answers import as_labels, as_name, as_number, as_vector, close
+from ._feedback import check
+
+__all__ = [
+    "latch_network",
+    "check_class_drop",
+    "check_one_step_drops",
+    "check_off_target",
+    "check_relay_without_effect",
+    "check_single_latch_drops",
+    "check_redundant_causal_set",
+    "check_expected_p",
+    "check_deletion_reading",
+]
+
+#: The knockouts ``check_class_drop`` tries by default: (units, times) pairs.
+CLASS_DROP_CASES: tuple[tuple[list[int], Any], ...] = (([0], None), ([0], [9]), ([1, 2], None))
+
+
+def latch_network(hidden_size: int = 6, *, copies: int = 1, seed: int = 0) -> Any:
+    """The hand-wired Elman RNN of lesson 3: ``copies`` latch units store a 2-class cue, the rest forget it.
+
+    Input channels (0, 1) of the 2-class *delayed-cue* task. Each latch unit ``u < copies`` computes
+    ``h_u(t) = tanh(3 h_u(t-1) + 2 (x_1(t) - x_0(t)))``: the cue at steps 1-2 pushes it to +1 (class 1) or
+    -1 (class 0) and the self-connection of 3 holds it there against noise and distractors. The other units
+    read a random mix of the two channels (seeded) with a self-connection of 0.4, so they follow the current
+    input and forget it within a few steps. The readout reads the latches only:
+    ``logits = (-5, +5) * mean(h_latches)``; with every latch at 0 both logits are 0 and ``argmax`` says
+    class 0.
+
+    Parameters
+    ----------
+    hidden_size : int, default 6
+        Units in the layer (at least ``copies + 1``).
+    copies : int, default 1
+        Number of redundant latch units (units ``0 .. copies - 1``).
+    seed : int, default 0
+        Seed of the random input weights of the forgetting units.
+
+    Returns
+    -------
+    RecurrentClassifier
+        On the CPU, in eval mode; ``metadata["task"]`` is ``"delayed-cue"``.
+
+    Examples
+    --------
+    >>> from relaywidgets.course.knockouts import latch_network
+    >>> net = latch_network()
+    >>> net.rnn.weight_hh_l0[0, 0].item(), net.readout.weight[:, 0].tolist()
+    (3.0, [-5.0, 5.0])
+    >>> latch_network(copies=2).readout.weight[:, :2].tolist()
+    [[-2.5, -2.5], [2.5, 2.5]]
+    """
+    import torch
+
+    from ..errors import InputError
+    from ..models import RecurrentClassifier
+
+    if isinstance(copies, bool) or not isinstance(copies, (int, np.integer)) or copies < 1:
+        raise InputError(f"The 'copies' parameter of latch_network must be an int in [1, inf). Got {copies!r} instead.")
+    if isinstance(hidden_size, bool) or not isinstance(hidden_size, (int, np.integer)) or hidden_size <= copies:
+        raise InputError(
+            f"The 'hidden_size' parameter of latch_network must be an int above copies={copies} (the latches "
+            f"need forgetting units beside them). Got {hidden_size!r} instead."
+        )
+    H, k = int(hidden_size), int(copies)
+    net = RecurrentClassifier("rnn", input_size=2, hidden_size=H, num_classes=2, device="cpu")
+    with torch.no_grad():
+        for p in net.parameters():
+            p.zero_()
+        w_in, w_rec = torch.zeros(H, 2), torch.zeros(H, H)
+        for u in range(k):
+            w_in[u] = torch.tensor([-2.0, 2.0])  # channel 1 minus channel 0: the cue's sign ...
+            w_rec[u, u] = 3.0  # ... held by a strong self-connection
+        w_in[k:] = torch.randn(H - k, 2, generator=torch.Generator().manual_seed(seed))  # the current input ...
+        w_rec[k:, k:] = 0.4 * torch.eye(H - k)  # ... with a short memory
+        net.rnn.weight_ih_l0.copy_(w_in)
+        net.rnn.weight_hh_l0.copy_(w_rec)
+        for u in range(k):
+            net.readout.weight[:, u] = torch.tensor([-5.0, 5.0]) / k
+    net.metadata["task"] = "delayed-cue"
+    return net.eval()
+
+
+def _class_drop_truth(model: Any, X: Any, y: Any, units: Sequence[int], times: Any) -> tuple[np.ndarray, np.ndarray]:
+    """(drop, knocked-out accuracy) per class from :func:`relaywidgets.knockout.evaluate`."""
+    from ..knockout import Knockout, evaluate
+
+    intact = evaluate(model, X, y).class_accuracy.values
+    knocked = evaluate(model, X, y, knockout=Knockout(list(units), times=times)).class_accuracy.values
+    return intact - knocked, knocked
+
+
+def check_class_drop(
+    class_drop: Callable[..., Any],
+    model: Any,
+    X: Any,
+    y: Any,
+    *,
+    cases: Sequence[tuple[Sequence[int], Any]] = CLASS_DROP_CASES,
+) -> None:
+    """Check a student's ``class_drop(model, X, y, units, times=None)`` against the API's knockouts.
+
+    The function should knock out ``units`` (of layer 0) at the steps ``times`` (``None``: every step) and
+    return the drop in accuracy of every class, intact minus knocked out, as fractions.
+
+    Parameters
+    ----------
+    class_drop : callable
+        The student's function.
+    model, X, y
+        The network and the data it is evaluated on.
+    cases : sequence of (units, times), optional
+        The knockouts to try.
+
+    Raises
+    ------
+    AnswerError
+        When a result differs from :func:`relaywidgets.knockout.evaluate`'s, with the likely mistake.
+
+    Examples
+    --------
+    >>> from relaywidgets import make_task
+    >>> from relaywidgets.knockout import Knockout, evaluate
+    >>> net = latch_network()
+    >>> X, y = make_task("delayed-cue", n_samples=100, seq_len=10, n_classes=2, noise=0.1, seed=0)
+    >>> def class_drop(model, X, y, units, times=None):
+    ...     intact = evaluate(model, X, y).class_accuracy
+    ...     return (intact - evaluate(model, X, y, knockout=Knockout(units, times=times)).class_accuracy).values
+    >>> check_class_drop(class_drop, net, X, y)
+    >>> check_class_drop(lambda model, X, y, units, times=None: -class_drop(model, X, y, units, times), net, X, y)
+    Traceback (most recent call last):
+    ...
+    relaywidgets.course._feedback.AnswerError: class_drop(model, X, y, [0], None) returned [-0.0, -1.0]; the drops are [0.0, 1.0].
+    Hint: The sign is flipped: a drop is intact minus knocked out, so damage is positive.
+    """
+    check(callable(class_drop), f"class_drop should be a function; got {class_drop!r}.")
+    n_classes = int(model.num_classes)
+    for units, times in cases:
+        call = f"class_drop(model, X, y, {list(units)}, {times!r})"
+        truth, knocked = _class_drop_truth(model, X, y, units, times)
+        answer = as_vector(
+            class_drop(model, X, y, list(units), times),
+            f"The result of {call}",
+            n_classes,
+            hint="Return one drop per class: intact.class_accuracy - knocked.class_accuracy (evaluate gives both).",
+        )
+        if close(answer, truth, 1e-6):
+            continue
+        shown = f"{call} returned {np.round(answer, 3).tolist()}; the drops are {np.round(truth, 3).tolist()}."
+        if close(answer, knocked, 1e-6):
+            hint = "That is the accuracy *with* the knockout. The drop is intact accuracy minus knocked-out accuracy."
+        elif close(answer, -truth, 1e-6):
+            hint = "The sign is flipped: a drop is intact minus knocked out, so damage is positive."
+        elif close(answer, 100 * truth, 1e-4):
+            hint = "Those are percentages; give fractions between 0 and 1, as class_accuracy does."
+        elif times is not None and close(answer, _class_drop_truth(model, X, y, units, None)[0], 1e-6):
+            hint = (
+                "That is the drop of a knockout at every step. Pass the steps on: Knockout(units, times=times) "
+                "clamps the units only at those steps."
+            )
+        else:
+            hint = (
+                "Knock out with evaluate(model, X, y, knockout=Knockout(units, times=times)) and subtract its "
+                "class_accuracy from the intact network's, class by class."
+            )
+        check(False, shown, hint)
+
+
+def _effects(model: Any, X: Any, y: Any) -> Any:
+    from ..knockout import effect_map
+
+    return effect_map(model, X, y, n_boot=0, progress=False)
+
+
+def check_one_step_drops(drop_mid: Any, drop_last: Any, model: Any, X: Any, y: Any, *, concept: int = 1) -> None:
+    """Check the predicted class-1 drops when latch unit 0 is knocked out at one step only.
+
+    ``drop_mid`` is the drop for a one-step knockout in the middle of the storage period (the mean of the
+    effect map over steps 3 to T-2), ``drop_last`` the drop for a knockout at the last step. Tolerances:
+    0.1 and 0.05 (the middle value is a coin flip over a finite sample).
+
+    Parameters
+    ----------
+    drop_mid, drop_last : float
+        The student's predictions (fractions of class-``concept`` accuracy).
+    model, X, y
+        The latch network (:func:`latch_network`) and its data.
+    concept : int, default 1
+        The class whose accuracy is read.
+
+    Examples
+    --------
+    >>> from relaywidgets import make_task
+    >>> X, y = make_task("delayed-cue", n_samples=200, seq_len=10, n_classes=2, noise=0.1, seed=0)
+    >>> net = latch_network()
+    >>> check_one_step_drops(0.5, 1.0, net, X, y)
+    >>> check_one_step_drops(1.0, 1.0, net, X, y)
+    Traceback (most recent call last):
+    ...
+    relaywidgets.course._feedback.AnswerError: drop_mid is 1; a one-step knockout of unit 0 in steps 3-8 costs class 1 about 0...
+    Hint: A one-step knockout empties the latch for that step only. ...
+    """
+    mid = as_number(drop_mid, "drop_mid")
+    last = as_number(drop_last, "drop_last")
+    drops = _effects(model, X, y).accuracy_drop.sel(concept=str(concept), node="l0.h0")
+    steps = drops.time.values
+    true_mid = float(drops.sel(time=slice(3, int(steps[-2]))).mean())
+    true_last = float(drops.sel(time=int(steps[-1])))
+    window = f"{3}-{int(steps[-2])}"
+    if abs(mid - true_mid) > 0.1:
+        if mid > true_mid:
+            hint = (
+                "A one-step knockout empties the latch for that step only. At the next step it computes "
+                "tanh(3 * 0 + 2 (x1 - x0)) from the input again: it restarts, it is not erased for good. "
+                "What does the input hold after the cue?"
+            )
+        else:
+            hint = (
+                "After step 2 the input holds only noise and distractors: the restarted latch cannot read the cue "
+                "again. It settles on the sign of whatever comes next, a coin flip for each sequence."
+            )
+        check(
+            False,
+            f"drop_mid is {mid:.3g}; a one-step knockout of unit 0 in steps {window} costs class {concept} "
+            f"about {true_mid:.2f} of its accuracy.",
+            hint,
+        )
+    check(
+        abs(last - true_last) <= 0.05,
+        f"drop_last is {last:.3g}; a knockout of unit 0 at the last step costs class {concept} {true_last:.2f}.",
+        "At the last step nothing comes after the knockout: the readout sees h0 = 0, both logits are 0, and "
+        "argmax returns the first maximum, class 0. No later step can repair it.",
+    )
+
+
+def check_off_target(drop_last_class0: Any, drop_last_all: Any, model: Any, X: Any, y: Any) -> None:
+    """Check the predicted drops of class 0 and of the whole decision ("all") for a last-step knockout of unit 0.
+
+    Parameters
+    ----------
+    drop_last_class0 : float
+        Predicted drop of class 0's accuracy.
+    drop_last_all : float
+        Predicted drop of the overall accuracy (concept "all").
+    model, X, y
+        The latch network and its data.
+
+    Examples
+    --------
+    >>> from relaywidgets import make_task
+    >>> X, y = make_task("delayed-cue", n_samples=200, seq_len=10, n_classes=2, noise=0.1, seed=0)
+    >>> float((y == 1).mean())  # the overall drop is this share of class 1's drop of 1.0
+    0.555
+    >>> check_off_target(0.0, 0.555, latch_network(), X, y)
+    """
+    class0 = as_number(drop_last_class0, "drop_last_class0")
+    overall = as_number(drop_last_all, "drop_last_all")
+    drops = _effects(model, X, y).accuracy_drop.sel(node="l0.h0")
+    last = int(drops.time.values[-1])
+    true0 = float(drops.sel(concept="0", time=last))
+    true_all = float(drops.sel(concept="all", time=last))
+    check(
+        abs(class0 - true0) <= 0.05,
+        f"drop_last_class0 is {class0:.3g}; class 0 loses {true0:.2f}.",
+        "With h0 = 0 both logits are 0 and argmax returns class 0, which is right for every class-0 sequence. "
+        "The knockout removes what unit 0 knows about both classes, but the tie-break hides it for class 0: an "
+        "accuracy drop measures what the network does without the unit, not what the unit knows.",
+    )
+    share1 = float(np.mean(np.asarray(y) == 1))
+    check(
+        abs(overall - true_all) <= 0.05,
+        f"drop_last_all is {overall:.3g}; the overall accuracy drops by {true_all:.2f}.",
+        f"The concept 'all' is the whole decision: its drop averages the class drops weighted by how many "
+        f"sequences each class has ({share1:.2f} of them are class 1).",
+    )
+
+
+def check_relay_without_effect(
+    answer: Any, relays: Any, effects: Any, *, concept: int = 1, time: int = 3, threshold: float = 0.05
+) -> None:
+    """Check the units that relay class ``concept`` at ``time`` but whose knockout there costs it nothing.
+
+    The truth is the relay set of ``relays`` at (``concept``, ``time``) minus the units whose one-step
+    knockout at ``time`` (``effects``, an :func:`~relaywidgets.knockout.effect_map`) drops the class's
+    accuracy by more than ``threshold``.
+
+    Parameters
+    ----------
+    answer : sequence of str
+        The student's node labels (order does not matter).
+    relays : xarray.Dataset
+        :func:`relaywidgets.find_relays` of the network.
+    effects : xarray.Dataset
+        :func:`relaywidgets.knockout.effect_map` of the same network.
+    concept, time : int
+        Where to read both.
+    threshold : float, default 0.05
+        Accuracy drop above which a knockout counts as costly.
+
+    Examples
+    --------
+    >>> import xarray as xr
+    >>> nodes = ["l0.h0", "l0.h1", "l0.h2"]
+    >>> relays = xr.Dataset({"is_relay": (("concept", "time", "node"), [[[True, True, False]]])},
+    ...                     coords={"concept": ["1"], "time": [3], "node": nodes})
+    >>> effects = xr.Dataset({"accuracy_drop": (("concept", "node", "time"), [[[0.5], [0.0], [0.0]]])},
+    ...                      coords={"concept": ["1"], "node": nodes, "time": [3]})
+    >>> check_relay_without_effect(["l0.h1"], relays, effects)
+    >>> check_relay_without_effect(["l0.h1", "l0.h2"], relays, effects)
+    Traceback (most recent call last):
+    ...
+    relaywidgets.course._feedback.AnswerError: Your units ['l0.h1', 'l0.h2'] include ['l0.h2'], which are not in the relay set of class 1 at step 3 (['l0.h0', 'l0.h1']).
+    Hint: Read the relay set ...
+    """
+    labels = set(as_labels(answer, "relay_but_no_effect"))
+    nodes = [str(n) for n in relays.node.values]
+    relay = [n for n, r in zip(nodes, relays.is_relay.sel(concept=str(concept), time=time).values) if r]
+    drop = effects.accuracy_drop.sel(concept=str(concept), time=time)
+    costly = {str(n) for n, d in zip(drop.node.values, drop.values) if d > threshold}
+    truth = {n for n in relay if n not in costly}
+    mine = sorted(labels, key=nodes.index) if labels <= set(nodes) else sorted(labels)
+    unknown = sorted(labels - set(nodes))
+    check(not unknown, f"{unknown} are not node labels of this network; they are {nodes}.")
+    outside = sorted(labels - set(relay), key=nodes.index)
+    check(
+        not outside,
+        f"Your units {mine} include {outside}, which are not in the relay set of class {concept} at step {time} "
+        f"({relay}).",
+        "Read the relay set with relays.is_relay.sel(concept=..., time=...): the question is about units the "
+        "search lists whose knockout does nothing.",
+    )
+    hurt = sorted(labels & costly, key=nodes.index)
+    check(
+        not hurt,
+        f"Your units {mine} include {hurt}, whose knockout at step {time} costs class {concept} "
+        f"{', '.join(f'{float(drop.sel(node=n)):.2f}' for n in hurt)} of its accuracy.",
+        "Read the effect map at the same step: effects.accuracy_drop.sel(concept=..., time=...).",
+    )
+    missing = sorted(truth - labels, key=nodes.index)
+    check(
+        not missing,
+        f"You missed {missing}: they relay class {concept} at step {time} and their knockout there costs at most "
+        f"{threshold} of its accuracy.",
+        "Every relay unit whose effect is (near) zero counts; these units hold copies of a cue that is still in "
+        "the input, which the network does not need.",
+    )
+
+
+def check_single_latch_drops(single_drops: Any, model: Any, X: Any, y: Any, *, concept: int = 1) -> None:
+    """Check the class-``concept`` accuracy drops of each latch of the redundant network knocked out alone.
+
+    Parameters
+    ----------
+    single_drops : mapping of str to float
+        Node label (``"l0.h0"``, ``"l0.h1"``) to the drop when that unit alone is clamped at every step.
+    model, X, y
+        :func:`latch_network` with ``copies=2``, and its data.
+    concept : int, default 1
+        The class whose accuracy is read.
+
+    Examples
+    --------
+    >>> from relaywidgets import make_task
+    >>> X, y = make_task("delayed-cue", n_samples=200, seq_len=10, n_classes=2, noise=0.1, seed=0)
+    >>> check_single_latch_drops({"l0.h0": 0.0, "l0.h1": 0.0}, latch_network(copies=2), X, y)
+    """
+    from ..knockout import unit_effects
+
+    check(
+        isinstance(single_drops, Mapping),
+        f"single_drops should be a dict of node label to drop, e.g. {{'l0.h0': 0.3, 'l0.h1': 0.3}}; "
+        f"got {single_drops!r}.",
+    )
+    effects = unit_effects(model, X, y, n_boot=0, progress=False).sel(concept=str(concept))
+    for label in ("l0.h0", "l0.h1"):
+        check(label in single_drops, f"single_drops has no entry for {label!r}; give one for each latch.")
+        value = as_number(single_drops[label], f"single_drops[{label!r}]")
+        truth = float(effects.accuracy_drop.sel(node=label))
+        margin = float(effects.margin_drop.sel(node=label))
+        base = float(effects.baseline_margin)
+        check(
+            abs(value - truth) <= 0.05,
+            f"single_drops[{label!r}] is {value:.3g}; knocking {label} out at every step costs class {concept} "
+            f"{truth:.2f} of its accuracy.",
+            f"The other latch still holds the cue and still drives the readout: accuracy does not move. Only the "
+            f"margin sees the loss, it falls by {margin:.1f} of {base:.1f} logits (about half).",
+        )
+
+
+def check_redundant_causal_set(causal_units: Any, model: Any, X: Any, y: Any, *, concept: int = 1) -> None:
+    """Check the causal set (target 0.5) of class ``concept`` in the redundant-latch network.
+
+    Parameters
+    ----------
+    causal_units : sequence of str
+        The student's node labels (order does not matter).
+    model, X, y
+        :func:`latch_network` with ``copies=2``, and its data.
+    concept : int, default 1
+        The class.
+
+    Examples
+    --------
+    >>> from relaywidgets import make_task
+    >>> X, y = make_task("delayed-cue", n_samples=200, seq_len=10, n_classes=2, noise=0.1, seed=0)
+    >>> check_redundant_causal_set(["l0.h1", "l0.h0"], latch_network(copies=2), X, y)
+    >>> check_redundant_causal_set([], latch_network(copies=2), X, y)
+    Traceback (most recent call last):
+    ...
+    relaywidgets.course._feedback.AnswerError: Your causal set [] has 0 unit(s); the causal set of class 1 is ['l0.h0', 'l0.h1'].
+    Hint: No single unit changes the accuracy, ...
+    """
+    from ..knockout import causal_set
+
+    mine = as_labels(causal_units, "redundant_causal_set")
+    found = causal_set(model, X, y, concept, target=0.5, progress=False)
+    truth = [str(n) for n in found.order.values]
+    check(
+        set(mine) == set(truth),
+        f"Your causal set {mine} has {len(set(mine))} unit(s); the causal set of class {concept} is {sorted(truth)}.",
+        "No single unit changes the accuracy, so a single-unit effect map calls every unit unimportant. The "
+        "causal set grows greedily: the first latch is picked by the margin (it halves), and only with the "
+        "second one knocked out as well does the accuracy fall.",
+    )
+
+
+def expected_p_truth(n_units: int, set_size: int, n_random: int) -> float:
+    """Expected empirical p-value of a relay set that is the only set of its size that hurts.
+
+    Controls are ``n_random`` independent uniform draws of ``set_size`` of ``n_units`` units (the relay set
+    itself may be drawn); p = (1 + #controls at least as harmful) / (1 + n_random).
+
+    Examples
+    --------
+    >>> round(expected_p_truth(6, 1, 100), 3)
+    0.175
+    """
+    return (1 + n_random / math.comb(n_units, set_size)) / (1 + n_random)
+
+
+#: The (n_units, set_size, n_random) cases ``check_expected_p`` tries by default.
+EXPECTED_P_CASES: tuple[tuple[int, int, int], ...] = ((6, 1, 100), (16, 3, 100), (8, 2, 50))
+
+
+def check_expected_p(
+    expected_p: Callable[[int, int, int], Any],
+    *,
+    cases: Sequence[tuple[int, int, int]] = EXPECTED_P_CASES,
+) -> None:
+    """Check a student's ``expected_p(n_units, set_size, n_random)`` against the exact expectation.
+
+    Parameters
+    ----------
+    expected_p : callable
+        The student's function.
+    cases : sequence of (n_units, set_size, n_random), optional
+        Where to compare.
+
+    Examples
+    --------
+    >>> import math
+    >>> check_expected_p(lambda n, k, r: (1 + r / math.comb(n, k)) / (1 + r))
+    >>> check_expected_p(lambda n, k, r: 1 / (1 + r))
+    Traceback (most recent call last):
+    ...
+    relaywidgets.course._feedback.AnswerError: expected_p(6, 1, 100) is 0.0099; it should be 0.1749.
+    Hint: 1 / (n_random + 1) is the floor ...
+    """
+    check(callable(expected_p), f"expected_p should be a function; got {expected_p!r}.")
+    for n, k, r in cases:
+        value = as_number(expected_p(n, k, r), f"expected_p({n}, {k}, {r})")
+        truth = expected_p_truth(n, k, r)
+        if abs(value - truth) <= 1e-9 + 1e-6 * truth:
+            continue
+        combos = math.comb(n, k)
+        if abs(value - 1 / (1 + r)) <= 1e-9:
+            hint = (
+                "1 / (n_random + 1) is the floor when no control can be as harmful. But the controls are drawn from "
+                "all units, so some of them are the relay set itself: each draw is it with probability "
+                "1 / comb(n_units, set_size)."
+            )
+        elif abs(value - 1 / combos) <= 1e-9:
+            hint = (
+                "1 / comb(n_units, set_size) is the chance that one control is the relay set. The p-value also counts "
+                "the relay set itself: (1 + expected number of such controls) / (1 + n_random)."
+            )
+        elif abs(value - (1 + r * k / n) / (1 + r)) <= 1e-9 or abs(value - k / n) <= 1e-9:
+            hint = (
+                "set_size / n_units is the chance that a random set contains a given unit, not that it equals the "
+                "relay set: there are comb(n_units, set_size) equally likely sets."
+            )
+        else:
+            hint = "Count the controls expected to equal the relay set, n_random / comb(n_units, set_size)."
+        check(False, f"expected_p({n}, {k}, {r}) is {value:.3g}; it should be {truth:.4g}.", hint)
+
+
+def check_deletion_reading(
+    best_ranking: Any,
+    n_relay_significant: Any,
+    curves: Mapping[Any, Any],
+    *,
+    relay_ranking: str = "aggregated_score",
+    exclude: Sequence[str] = ("effect",),
+    alpha: float = 0.05,
+) -> None:
+    """Check two readings of deletion curves: the best ranking over classes, and the relay ranking's significance.
+
+    Parameters
+    ----------
+    best_ranking : str
+        The ranking with the largest area over random, averaged over the classes of ``curves``, among the
+        rankings not in ``exclude``.
+    n_relay_significant : int
+        For how many classes the relay ranking ``relay_ranking`` beats random orderings (p < ``alpha``).
+    curves : mapping of class to xarray.Dataset
+        :func:`relaywidgets.knockout.deletion_curve` results with several rankings (a ``ranking`` dim).
+    relay_ranking : str, default "aggregated_score"
+        The relay ranking whose significance is counted.
+    exclude : sequence of str, default ("effect",)
+        Rankings left out of the contest: the single-unit effect is the causal oracle, not a method.
+    alpha : float, default 0.05
+        Significance level.
+
+    Examples
+    --------
+    >>> import xarray as xr
+    >>> def dc(areas, ps, first):
+    ...     return xr.Dataset({"area": ("ranking", areas), "p_value": ("ranking", ps),
+    ...                        "curve": (("ranking", "k"), [[f, f] for f in first]), "random_mean": ("k", [0.1, 0.2])},
+    ...                       coords={"ranking": ["aggregated_score", "readout"], "k": [1, 2]})
+    >>> curves = {0: dc([0.05, 0.2], [0.2, 0.01], [0.5, 0.3]), 1: dc([0.3, 0.25], [0.01, 0.1], [0.6, 0.2])}
+    >>> check_deletion_reading("readout", 1, curves)
+    >>> check_deletion_reading("aggregated_score", 1, curves)
+    Traceback (most recent call last):
+    ...
+    relaywidgets.course._feedback.AnswerError: best_ranking is 'aggregated_score'; the mean areas over random are aggregated_score +0.175, readout +0.225.
+    Hint: That ranking hurts most at k = 1. ...
+    """
+    check(
+        isinstance(curves, Mapping) and len(curves) > 0,
+        f"curves should be a dict of class to deletion_curve result; got {type(curves).__name__}.",
+    )
+    results = list(curves.values())
+    names = [str(r) for r in results[0].ranking.values]
+    contest = [i for i, n in enumerate(names) if n not in set(exclude)]
+    areas = np.mean([r.area.values for r in results], axis=0)
+    truth = names[contest[int(np.argmax(areas[contest]))]]
+    mine = as_name(best_ranking, "best_ranking", names)
+    if mine != truth:
+        at_k1 = np.mean([r.curve.isel(k=0).values for r in results], axis=0)
+        table = ", ".join(f"{names[i]} {areas[i]:+.3f}" for i in contest)
+        if mine in set(exclude):
+            hint = (
+                f"{mine!r} is the causal reference (each unit's own knockout), not a method to compare: leave it "
+                "out and take the best of the others."
+            )
+        elif mine == names[contest[int(np.argmax(at_k1[contest]))]]:
+            hint = (
+                "That ranking hurts most at k = 1. The area is the mean, over every k, of the ranking's drop minus "
+                "the random mean: a ranking is judged on the whole curve."
+            )
+        else:
+            hint = "Average curves[c].area over the classes for each ranking (the ranking dim) and take the largest."
+        check(False, f"best_ranking is {mine!r}; the mean areas over random are {table}.", hint)
+    count = as_number(n_relay_significant, "n_relay_significant")
+    relay = [r.sel(ranking=relay_ranking) for r in results]
+    true_count = int(sum(float(r.p_value) < alpha for r in relay))
+    if count != true_count:
+        positive = int(sum(float(r.area) > 0 for r in relay))
+        all_rankings = int(sum(int((r.p_value.values < alpha).sum()) for r in results))
+        if count == positive:
+            hint = (
+                "You counted the classes with a positive area. A positive area can be chance: the random orderings "
+                "give positive areas too. Count the classes with p_value < 0.05."
+            )
+        elif count == all_rankings:
+            hint = f"You counted every ranking; count only the relay ranking, {relay_ranking!r}."
+        else:
+            hint = f"Count the classes c with float(curves[c].p_value.sel(ranking={relay_ranking!r})) < {alpha}."
+        check(
+            False,
+            f"n_relay_significant is {count:g}; the relay ranking beats random orderings (p < {alpha}) for "
+            f"{true_count} of {len(relay)} classes.",
+            hint,
+        )
