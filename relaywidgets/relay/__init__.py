@@ -11,7 +11,7 @@ plotting imports). See docs/method.md for the definitions.
 
 from __future__ import annotations
 
-from ._prepare import ConstantOutputWarning
+from ._prepare import ConstantOutputWarning, EstimatorFailedWarning
 from .drift import compare_architectures, jaccard, relay_drift
 from .information import relay_information
 from .search import find_relays
@@ -25,4 +25,5 @@ __all__ = [
     "compare_architectures",
     "jaccard",
     "ConstantOutputWarning",
+    "EstimatorFailedWarning",
 ]

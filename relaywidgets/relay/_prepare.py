@@ -44,6 +44,10 @@ SOURCES = ("input", "label")
 VARIABLES = ("hidden", "cell")
 
 
+class EstimatorFailedWarning(UserWarning):
+    """The estimator could not analyse some (concept, step) pairs (e.g. a class too rare for gcmi); they are NaN."""
+
+
 class ConstantOutputWarning(UserWarning):
     """The output variable of a concept is constant, so every relay information is 0 bits."""
 
@@ -338,6 +342,29 @@ def warn_constant_outputs(constant: dict[str, list[int]], n_times: int, stacklev
         "the relay information is 0 bits there: no relays are reported. Use samples with more varied "
         "predictions, or another concept.",
         ConstantOutputWarning,
+        stacklevel=stacklevel,
+    )
+
+
+def warn_failed_concepts(failed: dict[str, list[tuple[int, str]]], n_cells: int, stacklevel: int = 3) -> None:
+    """Warn about the (concept, step) pairs the estimator could not analyse; raise when it analysed none.
+
+    ``failed`` maps a concept to its (time step, reason) pairs; ``n_cells`` is concepts x steps analysed.
+    """
+    if not failed:
+        return
+    count = sum(len(v) for v in failed.values())
+    first = next(iter(failed.values()))[0][1]
+    if count >= n_cells:
+        raise InputError(f"The estimator could not analyse any concept at any step. {first}")
+    parts = []
+    for name, items in failed.items():
+        times = [t for t, _ in items]
+        parts.append(f"{name!r} at step(s) {times[:8]}{'...' if len(times) > 8 else ''}")
+    warnings.warn(
+        "The estimator could not analyse concept(s) " + "; ".join(parts) + "; their relay results there are "
+        f"NaN (no relays), the other concepts are unaffected. The first reason: {first}",
+        EstimatorFailedWarning,
         stacklevel=stacklevel,
     )
 

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from ..errors import InputError
 from . import _prepare as prep
 from ._slice import DiscreteSlice, GenericSlice, SliceResult
 from .threshold import RelayRule
@@ -52,6 +53,8 @@ class StepOutcome:
     t_label: int
     n_samples: int
     results: list[SliceResult | None] = field(default_factory=list)
+    #: concept position -> why the estimator could not analyse it here (e.g. a class too rare for gcmi)
+    failed: dict[int, str] = field(default_factory=dict)
     log2_states: float | None = None  # log2 of the joint states of the node set (discrete estimators)
 
 
@@ -128,12 +131,17 @@ def analyse_step(
         engine = GenericSlice(setup.estimator, sl.values, label)
     perms = step_perms(sl.samples, setup.n_perm, setup.seed, perm_cache) if setup.n_perm else None
     pred = setup.prediction[sl.samples]
-    for _, cls in setup.concepts:
+    for ci, (_, cls) in enumerate(setup.concepts):
         out, n_out = prep.output_codes(pred, cls)
         if np.unique(out).size < 2:
             outcome.results.append(None)
-        else:
-            outcome.results.append(
-                engine.analyse(out, n_out, rule=setup.spec, perms=perms, floor_from_null=setup.early_stop)
-            )
+            continue
+        try:
+            result = engine.analyse(out, n_out, rule=setup.spec, perms=perms, floor_from_null=setup.early_stop)
+        except InputError as exc:
+            # The estimator cannot analyse this concept's output here (gcmi with a class rarer than the
+            # nodes, ...). That costs this (concept, step) only: find_relays leaves it NaN and warns.
+            outcome.failed[ci] = str(exc)
+            result = None
+        outcome.results.append(result)
     return outcome

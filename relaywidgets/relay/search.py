@@ -238,6 +238,7 @@ def find_relays(
     C, T, n = len(concept_list), len(time_pos), len(node_pos)
     arrays = _allocate(C, T, n)
     constant: dict[str, list[int]] = {}
+    failed: dict[str, list[tuple[int, str]]] = {}
     worst: tuple[float, int, int, int] | None = None
 
     bar = None
@@ -273,12 +274,15 @@ def find_relays(
             if excess > 0 and (worst is None or excess > worst[0] - np.log2(worst[1])):
                 worst = (oc.log2_states, n_s, n, t_label)
         for ci, ((cname, _), res) in enumerate(zip(concept_list, oc.results)):
-            if res is None:
+            if ci in oc.failed:
+                failed.setdefault(cname, []).append((int(t_label), oc.failed[ci]))  # left NaN, no relays
+            elif res is None:
                 constant.setdefault(cname, []).append(t_label)
                 _store_constant(arrays, ci, ti, n, n_perm)
             else:
                 _store(arrays, ci, ti, res, spec, n_perm)
     prep.warn_constant_outputs(constant, T)
+    prep.warn_failed_concepts(failed, C * sum(1 for oc in outcomes if oc.n_samples >= 2))
     prep.warn_undersampled(worst)
 
     attrs = {
