@@ -24,7 +24,7 @@ from ..models.protocol import check_model_inputs
 from .evaluate import check_batch_size, check_model, class_names, model_on
 from .spec import KNOCKOUT_VALUES, Knockout
 
-__all__ = ["StackedRunner", "check_metric", "METRICS"]
+__all__ = ["StackedRunner", "check_metric", "METRICS", "set_blocks", "drops_block", "class_correct_block"]
 
 #: Rows (samples x knockout sets) per pass of the network unless the caller sets ``batch_size``. A step's
 #: working set of 8192 rows stays in cache: the effect map of a 32-unit LSTM (1,000 x 20) took 1.9-2.3 s
@@ -234,6 +234,17 @@ class StackedRunner:
         return correct.cpu().numpy(), (true - other).cpu().numpy()
 
     # ------------------------------------------------------------------ stacked knockouts
+    def sets_per_pass(self, steps: Sequence[int], rows: np.ndarray | None = None) -> int:
+        """Knockout sets :meth:`logits` evaluates per pass of the network for this window and these rows.
+
+        Callers that cut many sets into blocks (one task each on a cluster) cut at multiples of this, so that
+        a block's passes are the passes of the whole call.
+        """
+        rows = np.arange(self.n_samples) if rows is None else np.asarray(rows, dtype=np.int64)
+        start = min((int(s) for s in steps), default=0)
+        live = int(np.count_nonzero(self.lengths[rows] > start))
+        return max(1, self.rows_per_pass // max(1, live))
+
     @torch.no_grad()
     def logits(self, masks: torch.Tensor | np.ndarray, steps: Sequence[int], rows: np.ndarray | None = None) -> torch.Tensor:
         """Logits ``(set, row, class)`` with each set's units knocked out at ``steps``.
@@ -354,3 +365,32 @@ class StackedRunner:
         lengths = self._len[idx] if self._len is not None else None
         with torch.enable_grad():
             return self._run(self.x[idx], lengths, plan, t, (hidden, cell))
+
+
+# ---------------------------------------------------------------------- blocks of knockout sets
+def set_blocks(runner: StackedRunner, masks: np.ndarray, steps: Sequence[int], rows: np.ndarray | None = None) -> list[np.ndarray]:
+    """``masks`` (set, node) cut into blocks of whole stacked passes, the unit of work on a cluster.
+
+    A block's passes are exactly the passes :meth:`StackedRunner.logits` makes for all ``masks`` at once, so
+    the results do not depend on whether the blocks run here or on workers.
+    """
+    per_pass = runner.sets_per_pass(steps, rows)
+    return [masks[s0 : s0 + per_pass] for s0 in range(0, masks.shape[0], per_pass)]
+
+
+def drops_block(runner: StackedRunner, masks: np.ndarray, steps: Sequence[int], rows: np.ndarray) -> np.ndarray:
+    """Drops ``(2, set)`` of a concept's accuracy (row 0) and mean true-class margin (row 1), on ``rows``."""
+    correct, margin = runner.score(runner.logits(masks, steps, rows), rows)
+    base_acc = runner.base_correct[rows].sum() / rows.size
+    base_margin = float(runner.base_margin[rows].mean())
+    return np.stack([base_acc - correct.sum(axis=1) / rows.size, base_margin - margin.mean(axis=1)])
+
+
+def class_correct_block(runner: StackedRunner, masks: np.ndarray, steps: Sequence[int], classes: Sequence[int]) -> np.ndarray:
+    """Correct decisions ``(set, concept)`` over every sample, counted per concept (class, or -1 for all)."""
+    correct, _ = runner.score(runner.logits(masks, steps), np.arange(runner.n_samples))
+    out = np.zeros((masks.shape[0], len(classes)), dtype=np.int64)
+    for j, c in enumerate(classes):
+        sel = np.arange(runner.n_samples) if c < 0 else np.flatnonzero(runner.y == c)
+        out[:, j] = correct[:, sel].sum(axis=1)
+    return out

@@ -16,6 +16,8 @@ from ..metrics import class_accuracy
 from ..models.protocol import RecurrentModel, check_model_inputs, knockout_shape, layer_sizes
 from .evaluate import batched_logits, check_batch_size, check_model, class_names, model_on
 from ..models.plan import compile_knockouts, stack_knockouts
+from ._distributed import cluster_for, run_blocks
+from ._reference import condensed_reference
 from .from_relays import relay_units
 from .spec import Knockout
 
@@ -45,6 +47,7 @@ def relay_knockout_test(
     exclude_relays: bool = False,
     batch_size: int | None = None,
     device: Any = "auto",
+    client: Any = None,
 ) -> xr.Dataset:
     """Test whether knocking out a concept's relay set hurts that class more than random knockouts do.
 
@@ -62,7 +65,8 @@ def relay_knockout_test(
     X, y : array-like
         Evaluation sequences ``(sample, time, feature)`` and their true classes.
     relays : xarray.Dataset
-        Output of :func:`relaywidgets.find_relays` or :func:`relaywidgets.relays_at`.
+        Output of :func:`relaywidgets.find_relays` or :func:`relaywidgets.relays_at` (in memory or opened
+        lazily).
     concept : int or str
         The targeted class: a value of the relays' ``concept`` coordinate or a class index
         (not "all").
@@ -76,7 +80,9 @@ def relay_knockout_test(
     layer : int, optional
         Use the relays of this layer only (default: every layer, random sets matched per layer).
     times, value, clamp_cell, reference
-        Knockout window and value, shared by the relay set and the random sets (see :class:`Knockout`).
+        Knockout window and value, shared by the relay set and the random sets (see :class:`Knockout`). A
+        reference recording opened lazily from a Zarr store is reduced to its per-node means or medians
+        without being loaded whole; the sets carry those values, not the recording.
     lengths : array-like of int, optional
         Valid steps per sequence.
     significant_only : bool, default True
@@ -88,6 +94,13 @@ def relay_knockout_test(
         Rows per pass of the network (default 8192 for the stacked random sets, all samples otherwise).
     device : {"auto", "cpu", "cuda"} or torch.device
         Where to compute ("auto": where the model is).
+    client : None, "local", str or distributed.Client, default None
+        Where the random sets are evaluated. ``None``: in this process. ``"local"``: a ``LocalCluster`` of
+        single-threaded worker processes, started here and closed at the end; a scheduler address
+        (``"tcp://host:8786"``) or a ``distributed.Client``: that cluster (a Client is left open). The sets
+        are drawn here from ``seed``, then evaluated as tasks, one stacked pass of sets each, with the model
+        and the targeted class's sequences sent once. The result is the in-process one exactly
+        (docs/scaling.md).
 
     Returns
     -------
@@ -143,6 +156,22 @@ def relay_knockout_test(
     target = yn == cls
     if not target.any():
         raise InputError(f"y holds no sample of class {cls}; the test needs samples of the targeted class.")
+    with cluster_for(client, "relay_knockout_test") as run_on:
+        return _knockout_test(
+            run_on, model, Xn, yn, ln, by_layer, info, cls, target, int(n_random), seed, times, value, clamp_cell,
+            reference, exclude_relays, batch_size, device,
+        )
+
+
+def _knockout_test(
+    run_on: Any, model: RecurrentModel, Xn: np.ndarray, yn: np.ndarray, ln: np.ndarray | None, by_layer: dict,
+    info: dict, cls: int, target: np.ndarray, n_random: int, seed: Any, times: Any, value: Any, clamp_cell: bool,
+    reference: Any, exclude_relays: bool, batch_size: int | None, device: Any,
+) -> xr.Dataset:
+    """:func:`relay_knockout_test` once its arguments are checked and the Client resolved (None: this process)."""
+    # Every set resolves its fill values from the reference: one reduction of the recording here, and sets
+    # (sent to a cluster, too) that carry a value per node instead of the recording.
+    reference = condensed_reference(reference, value, ("hidden", "cell") if clamp_cell else ("hidden",))
     relay_specs = [
         Knockout(units, layer=lay, times=times, value=value, clamp_cell=clamp_cell, reference=reference)
         for lay, units in by_layer.items()
@@ -182,7 +211,7 @@ def relay_knockout_test(
             f"The relay set of concept {info['concept']!r} at {info['when']} is empty; nothing is knocked out, "
             "every drop is 0 and p_value is 1.",
             UserWarning,
-            stacklevel=2,
+            stacklevel=3,  # the caller of relay_knockout_test
         )
         relay_pred = intact
         random_correct = np.full(int(n_random), int((intact[target] == cls).sum()), dtype=np.int64)
@@ -190,10 +219,13 @@ def relay_knockout_test(
         plan = compile_knockouts(relay_specs, device=net.device, **compile_args)
         relay_pred = batched_logits(net, x_t, len_t, plan, batch_size).argmax(1).cpu().numpy()
         rows = torch.from_numpy(np.flatnonzero(target)).to(net.device)
-        random_correct = _random_correct(
-            net, x_t[rows], len_t[rows] if len_t is not None else None,
-            random_sets, cls, batch_size or _DEFAULT_ROWS, compile_args,
-        )
+        targets = _Targets(net, x_t[rows], len_t[rows] if len_t is not None else None, cls, compile_args)
+        # one block per stacked pass: as many sets as fill the rows of a pass
+        per_pass = max(1, (batch_size or _DEFAULT_ROWS) // int(rows.numel()))
+        blocks = [random_sets[j0 : j0 + per_pass] for j0 in range(0, len(random_sets), per_pass)]
+        random_correct = np.concatenate(run_blocks(
+            run_on, _random_correct, targets, blocks, owner="relay_knockout_test", what="blocks of random sets",
+        ))
     relay_per_class = class_accuracy(yn, relay_pred, model.num_classes)
     class_drop = base_per_class - relay_per_class
     n_target = int(target.sum())
@@ -274,27 +306,21 @@ def _check_relays_fit(info: dict, model: RecurrentModel) -> None:
         )
 
 
+class _Targets:
+    """What every block of random sets needs: the network and the targeted class's sequences (sent once)."""
+
+    def __init__(self, net: RecurrentModel, x: torch.Tensor, lengths: torch.Tensor | None, cls: int,
+                 compile_args: dict) -> None:
+        self.net, self.x, self.lengths, self.cls, self.compile_args = net, x, lengths, cls, compile_args
+
+
 @torch.no_grad()
-def _random_correct(
-    net: RecurrentModel,
-    x: torch.Tensor,
-    lengths: torch.Tensor | None,
-    random_sets: list[list[Knockout]],
-    cls: int,
-    rows: int,
-    compile_args: dict,
-) -> np.ndarray:
-    """Correct decisions on the targeted class's samples, per random set, several sets per pass."""
-    m = x.shape[0]
-    per_pass = max(1, rows // m)
-    out = np.empty(len(random_sets), dtype=np.int64)
-    for j0 in range(0, len(random_sets), per_pass):
-        chunk = random_sets[j0 : j0 + per_pass]
-        k = len(chunk)
-        plan = stack_knockouts(chunk, m, device=net.device, **compile_args)
-        xb = x.repeat(k, *([1] * (x.dim() - 1)))  # token ids are (sample, time), features (sample, time, feature)
-        lb = lengths.repeat(k) if lengths is not None else None
-        logits = net.run(xb, lb, plan, keep_states=False).logits
-        correct = (logits.argmax(1) == cls).view(k, m).sum(dim=1)
-        out[j0 : j0 + k] = correct.cpu().numpy()
-    return out
+def _random_correct(targets: _Targets, random_sets: list[list[Knockout]]) -> np.ndarray:
+    """Correct decisions on the targeted class's samples, per random set, all sets in one stacked pass."""
+    net, x, lengths = targets.net, targets.x, targets.lengths
+    m, k = x.shape[0], len(random_sets)
+    plan = stack_knockouts(random_sets, m, device=net.device, **targets.compile_args)
+    xb = x.repeat(k, *([1] * (x.dim() - 1)))  # token ids are (sample, time), features (sample, time, feature)
+    lb = lengths.repeat(k) if lengths is not None else None
+    logits = net.run(xb, lb, plan, keep_states=False).logits
+    return (logits.argmax(1) == targets.cls).view(k, m).sum(dim=1).cpu().numpy().astype(np.int64)

@@ -13,7 +13,8 @@ import xarray as xr
 
 from .._validation import check_float, check_int
 from ..errors import KnockoutError
-from ._stacked import StackedRunner, check_metric
+from ._distributed import BlockRunner, cluster_for
+from ._stacked import StackedRunner, check_metric, class_correct_block, drops_block, set_blocks
 
 __all__ = ["causal_set", "keep_set"]
 
@@ -36,6 +37,7 @@ def causal_set(
     batch_size: int | None = None,
     device: Any = "auto",
     progress: bool = True,
+    client: Any = None,
 ) -> xr.Dataset:
     """Grow the smallest set of units whose knockout removes a target share of a class's accuracy.
 
@@ -73,6 +75,13 @@ def causal_set(
         Where to compute.
     progress : bool, default True
         Show a progress bar over the greedy steps (tqdm.auto).
+    client : None, "local", str or distributed.Client, default None
+        Where the candidates are evaluated. ``None``: in this process. ``"local"``: a ``LocalCluster`` of
+        single-threaded worker processes, started here and closed at the end; a scheduler address
+        (``"tcp://host:8786"``) or a ``distributed.Client``: that cluster (a Client is left open). The greedy
+        steps follow one another; the candidates of a step run as tasks, one stacked pass each, and the
+        runner (model, inputs and intact states) is sent to the cluster once. The result is the in-process
+        one exactly (docs/scaling.md).
 
     Returns
     -------
@@ -103,7 +112,7 @@ def causal_set(
     target = check_float(target, "target", owner, 0.0, 1.0, low_open=True)
     return _grow(
         "remove", target, model, X, y, concept, metric, layer, times, max_size, value, reference, clamp_cell,
-        lengths, batch_size, device, progress, owner,
+        lengths, batch_size, device, progress, owner, client,
     )
 
 
@@ -125,6 +134,7 @@ def keep_set(
     batch_size: int | None = None,
     device: Any = "auto",
     progress: bool = True,
+    client: Any = None,
 ) -> xr.Dataset:
     """Grow the smallest set of units that, with every other unit knocked out, keeps a class near intact.
 
@@ -134,7 +144,7 @@ def keep_set(
 
     Parameters
     ----------
-    model, X, y, concept, metric, layer, times, max_size, value, reference, clamp_cell, lengths, batch_size, device, progress
+    model, X, y, concept, metric, layer, times, max_size, value, reference, clamp_cell, lengths, batch_size, device, progress, client
         As in :func:`causal_set`; ``layer`` restricts both the kept units and the knocked-out rest to
         that layer.
     tolerance : float in [0, 1), default 0.05
@@ -161,7 +171,7 @@ def keep_set(
     tolerance = check_float(tolerance, "tolerance", owner, 0.0, 1.0, high_open=True)
     return _grow(
         "keep", tolerance, model, X, y, concept, metric, layer, times, max_size, value, reference, clamp_cell,
-        lengths, batch_size, device, progress, owner,
+        lengths, batch_size, device, progress, owner, client,
     )
 
 
@@ -185,10 +195,40 @@ def _grow(
     device: Any,
     progress: bool,
     owner: str,
+    client: Any = None,
 ) -> xr.Dataset:
+    metric = check_metric(metric, owner)
+    with cluster_for(client, owner) as run_on:
+        return _grow_on(
+            run_on, mode, share, model, X, y, concept, metric, layer, times, max_size, value, reference,
+            clamp_cell, lengths, batch_size, device, progress, owner,
+        )
+
+
+def _grow_on(
+    run_on: Any,
+    mode: str,
+    share: float,
+    model: Any,
+    X: Any,
+    y: Any,
+    concept: Any,
+    metric: str,
+    layer: Any,
+    times: Any,
+    max_size: Any,
+    value: Any,
+    reference: Any,
+    clamp_cell: bool,
+    lengths: Any,
+    batch_size: Any,
+    device: Any,
+    progress: bool,
+    owner: str,
+) -> xr.Dataset:
+    """:func:`_grow` with the Client resolved (None: this process)."""
     from tqdm.auto import tqdm
 
-    metric = check_metric(metric, owner)
     runner = StackedRunner(
         model, X, y, lengths=lengths, value=value, clamp_cell=clamp_cell, reference=reference,
         batch_size=batch_size, device=device, owner=owner,
@@ -225,51 +265,60 @@ def _grow(
             masks[np.arange(len(candidates)), candidates] = False
         return masks
 
+    blocks = BlockRunner(run_on, runner, owner=owner, model=runner.net)
+
     def drops(masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        correct, margin = runner.score(runner.logits(masks, steps, rows), rows)
-        return base_acc - correct.sum(axis=1) / rows.size, base_margin - margin.mean(axis=1)
+        """The concept's accuracy and margin drops of every set, one block of whole passes per task."""
+        parts = blocks.run(drops_block, set_blocks(runner, masks, steps, rows), common=(steps, rows),
+                           what="blocks of candidate sets")
+        both = np.concatenate(parts, axis=1)
+        return both[0], both[1]
 
     chosen: list[int] = []
-    if mode == "keep":  # the starting point of a keep set: the whole pool knocked out
-        everything = np.zeros((1, n_nodes), dtype=bool)
-        everything[0, pool] = True
-        acc0, margin0 = drops(everything)
-    else:
-        acc0, margin0 = np.zeros(1), np.zeros(1)
-    curve_acc, curve_margin = [float(acc0[0])], [float(margin0[0])]
-    reached = done(curve_acc[0] if metric == "accuracy" else curve_margin[0])
-    bar = tqdm(total=max_size, desc=owner, disable=not progress, leave=False)
-    try:
-        while not reached and len(chosen) < max_size:
-            candidates = np.array([p for p in pool if p not in set(chosen)], dtype=np.int64)
-            acc, margin = drops(masks_for(chosen, candidates))
-            primary, secondary = (acc, margin) if metric == "accuracy" else (margin, acc)
-            sign = -1.0 if mode == "remove" else 1.0  # remove: largest drop first; keep: smallest
-            best = np.lexsort((candidates, sign * secondary, sign * primary))[0]
-            chosen.append(int(candidates[best]))
-            curve_acc.append(float(acc[best]))
-            curve_margin.append(float(margin[best]))
-            reached = done(float(primary[best]))
-            bar.update(1)
-    finally:
-        bar.close()
-
-    # Every concept's accuracy drop for each prefix of the order, in one stacked pass over all samples.
-    prefixes = np.zeros((len(chosen) + 1, n_nodes), dtype=bool)
-    for i in range(len(chosen) + 1):
-        if mode == "remove":
-            prefixes[i, chosen[:i]] = True
+    with blocks:
+        if mode == "keep":  # the starting point of a keep set: the whole pool knocked out
+            everything = np.zeros((1, n_nodes), dtype=bool)
+            everything[0, pool] = True
+            acc0, margin0 = drops(everything)
         else:
-            prefixes[i, pool] = True
-            prefixes[i, chosen[:i]] = False
-    correct, _ = runner.score(runner.logits(prefixes, steps), np.arange(runner.n_samples))
-    labels, classes = runner.concepts()
+            acc0, margin0 = np.zeros(1), np.zeros(1)
+        curve_acc, curve_margin = [float(acc0[0])], [float(margin0[0])]
+        reached = done(curve_acc[0] if metric == "accuracy" else curve_margin[0])
+        bar = tqdm(total=max_size, desc=owner, disable=not progress, leave=False)
+        try:
+            while not reached and len(chosen) < max_size:
+                candidates = np.array([p for p in pool if p not in set(chosen)], dtype=np.int64)
+                acc, margin = drops(masks_for(chosen, candidates))
+                primary, secondary = (acc, margin) if metric == "accuracy" else (margin, acc)
+                sign = -1.0 if mode == "remove" else 1.0  # remove: largest drop first; keep: smallest
+                best = np.lexsort((candidates, sign * secondary, sign * primary))[0]
+                chosen.append(int(candidates[best]))
+                curve_acc.append(float(acc[best]))
+                curve_margin.append(float(margin[best]))
+                reached = done(float(primary[best]))
+                bar.update(1)
+        finally:
+            bar.close()
+
+        # Every concept's accuracy drop for each prefix of the order, in stacked passes over all samples.
+        prefixes = np.zeros((len(chosen) + 1, n_nodes), dtype=bool)
+        for i in range(len(chosen) + 1):
+            if mode == "remove":
+                prefixes[i, chosen[:i]] = True
+            else:
+                prefixes[i, pool] = True
+                prefixes[i, chosen[:i]] = False
+        labels, classes = runner.concepts()
+        counts = np.concatenate(blocks.run(
+            class_correct_block, set_blocks(runner, prefixes, steps), common=(steps, classes),
+            what="blocks of prefixes",
+        ))
     class_drop = np.full((len(chosen) + 1, len(labels)), np.nan)
     base_correct = runner.base_correct
     for j, c in enumerate(classes):
         sel = np.arange(runner.n_samples) if c < 0 else np.flatnonzero(runner.y == c)
         if sel.size:
-            class_drop[:, j] = base_correct[sel].sum() / sel.size - correct[:, sel].sum(axis=1) / sel.size
+            class_drop[:, j] = base_correct[sel].sum() / sel.size - counts[:, j] / sel.size
     off_target = class_drop.copy()
     off_target[:, labels.index(label)] = np.nan
     curve = np.asarray(curve_acc if metric == "accuracy" else curve_margin)

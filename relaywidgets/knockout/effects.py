@@ -14,12 +14,15 @@ import xarray as xr
 from .._resources import check_memory
 from .._validation import check_float, check_int, is_int
 from ..errors import InputError
+from ._distributed import cluster_for
 from ._stacked import StackedRunner
 
 __all__ = ["effect_map", "unit_effects"]
 
 # Unit-window-sample values held back before their bootstrap bounds are computed in one product (~32 MB).
 _BOOT_BUFFER = 2**22
+# At least this many groups of windows (when there are as many windows), for the workers of a cluster.
+_MIN_BLOCKS = 16
 _VARIABLES = {
     "accuracy_drop": ("drop in accuracy (recall) of the concept's samples", "fraction"),
     "margin_drop": ("drop in the mean true-class logit margin of the concept's samples", "logit"),
@@ -42,6 +45,7 @@ def effect_map(
     batch_size: int | None = None,
     device: Any = "auto",
     progress: bool = True,
+    client: Any = None,
 ) -> xr.Dataset:
     """Knock out every unit at every step, one at a time, and measure each class's loss.
 
@@ -67,7 +71,9 @@ def effect_map(
     value : {"zero", "mean", "median"} or float, default "zero"
         What a knocked-out unit is set to ("mean"/"median" per node over ``reference``).
     reference : xarray.Dataset or array-like, optional
-        A recording of the model (``relaywidgets.record``) for "mean"/"median", or one value per node.
+        A recording of the model (``relaywidgets.record``) for "mean"/"median", or one value per node. A
+        recording opened lazily from a Zarr store (``load_recording("run.zarr")``) is reduced chunk by chunk,
+        never loaded whole (docs/scaling.md).
     clamp_cell : bool, default False
         For an LSTM, clamp the cell state as well (see :class:`relaywidgets.Knockout`).
     n_boot : int, default 200
@@ -82,6 +88,12 @@ def effect_map(
         Where to compute ("auto": where the model is).
     progress : bool, default True
         Show a progress bar over the steps (tqdm.auto).
+    client : None, "local", str or distributed.Client, default None
+        Where the windows are evaluated. ``None``: in this process. ``"local"``: a ``LocalCluster`` of
+        single-threaded worker processes, started here and closed at the end; a scheduler address
+        (``"tcp://host:8786"``) or a ``distributed.Client``: that cluster (a Client is left open). Groups of
+        windows run as tasks; the runner (model, inputs and intact states) and the bootstrap weights are
+        sent to the cluster once. The result is the in-process one exactly (docs/scaling.md).
 
     Returns
     -------
@@ -109,13 +121,14 @@ def effect_map(
     owner = "effect_map"
     n_boot, ci = _check_boot(n_boot, ci, owner)
     window = _check_window(window, owner)
-    runner = StackedRunner(
-        model, X, y, lengths=lengths, value=value, clamp_cell=clamp_cell, reference=reference,
-        batch_size=batch_size, device=device, owner=owner,
-    )
-    T = runner.seq_len
-    windows = [np.arange(t, min(T, t + window)) for t in range(T)]
-    data = _effects(runner, windows, n_boot, ci, seed, progress, owner)
+    with cluster_for(client, owner) as run_on:
+        runner = StackedRunner(
+            model, X, y, lengths=lengths, value=value, clamp_cell=clamp_cell, reference=reference,
+            batch_size=batch_size, device=device, owner=owner,
+        )
+        T = runner.seq_len
+        windows = [np.arange(t, min(T, t + window)) for t in range(T)]
+        data = _effects(runner, windows, n_boot, ci, seed, progress, owner, run_on)
     coords = _coords(runner)
     coords["time"] = ("time", np.arange(T, dtype=np.int64))
     coords["window_end"] = ("time", np.array([w[-1] for w in windows], dtype=np.int64))
@@ -139,6 +152,7 @@ def unit_effects(
     batch_size: int | None = None,
     device: Any = "auto",
     progress: bool = True,
+    client: Any = None,
 ) -> xr.Dataset:
     """Knock out each unit over one window (default the whole sequence) and measure each class's loss.
 
@@ -147,8 +161,8 @@ def unit_effects(
 
     Parameters
     ----------
-    model, X, y, lengths, value, reference, clamp_cell, n_boot, ci, seed, batch_size, device, progress
-        As in :func:`effect_map`.
+    model, X, y, lengths, value, reference, clamp_cell, n_boot, ci, seed, batch_size, device, progress, client
+        As in :func:`effect_map` (on a cluster the units are split into groups, one task each).
     times : None, int, slice or sequence of int
         The window of clamped steps, as in :class:`relaywidgets.Knockout` (default every step).
 
@@ -169,12 +183,13 @@ def unit_effects(
     """
     owner = "unit_effects"
     n_boot, ci = _check_boot(n_boot, ci, owner)
-    runner = StackedRunner(
-        model, X, y, lengths=lengths, value=value, clamp_cell=clamp_cell, reference=reference,
-        batch_size=batch_size, device=device, owner=owner,
-    )
-    steps = runner.window(times)
-    data = _effects(runner, [steps], n_boot, ci, seed, progress, owner)
+    with cluster_for(client, owner) as run_on:
+        runner = StackedRunner(
+            model, X, y, lengths=lengths, value=value, clamp_cell=clamp_cell, reference=reference,
+            batch_size=batch_size, device=device, owner=owner,
+        )
+        steps = runner.window(times)
+        data = _effects(runner, [steps], n_boot, ci, seed, progress, owner, run_on)
     data = {k: v[..., 0] if v.ndim == 3 else v for k, v in data.items()}
     attrs = _attrs(runner, n_boot, ci, seed, window=len(steps), times=repr(times))
     return _dataset(data, _coords(runner), ("concept", "node"), attrs, runner)
@@ -200,6 +215,35 @@ def bootstrap_weights(n_rows: int, n_boot: int, rng: np.random.Generator) -> np.
     return rng.multinomial(n_rows, np.full(n_rows, 1.0 / n_rows), size=n_boot) / n_rows
 
 
+def _blocks(runner: StackedRunner, windows: list[np.ndarray]) -> list[tuple[list[int], np.ndarray]]:
+    """The unit of work of an effect map, here or on a cluster: ``(window indices, node positions)`` pairs.
+
+    Several windows: consecutive groups of them, every unit each; a group holds as many windows as fill the
+    bootstrap buffer (their bounds come from one matrix product per concept), and at most a sixteenth of the
+    windows so that a cluster has blocks to share out. One window (unit effects): groups of units, cut at
+    whole stacked passes. The blocks depend on the sizes only, never on where they run, so the in-process and
+    the cluster result are the same.
+    """
+    def ceil_div(a: int, b: int) -> int:
+        return -(-a // b)
+
+    n_nodes, W = len(runner.node_labels), len(windows)
+    every = np.arange(n_nodes)
+    if W == 1:
+        per_pass = runner.sets_per_pass(windows[0])
+        size = per_pass * ceil_div(ceil_div(n_nodes, _MIN_BLOCKS), per_pass)
+        return [([0], every[u0 : u0 + size]) for u0 in range(0, n_nodes, size)]
+    per_buffer = ceil_div(_BOOT_BUFFER, max(1, n_nodes * runner.n_samples))
+    size = max(1, min(per_buffer, ceil_div(W, _MIN_BLOCKS)))
+    return [(list(range(w0, min(W, w0 + size))), every) for w0 in range(0, W, size)]
+
+
+def _concept_rows(runner: StackedRunner) -> list[np.ndarray]:
+    """The samples of each concept (per class, then all for "all")."""
+    _, classes = runner.concepts()
+    return [np.arange(runner.n_samples) if c < 0 else np.flatnonzero(runner.y == c) for c in classes]
+
+
 def _effects(
     runner: StackedRunner,
     windows: list[np.ndarray],
@@ -208,12 +252,19 @@ def _effects(
     seed: Any,
     progress: bool,
     owner: str,
+    client: Any = None,
 ) -> dict[str, np.ndarray]:
-    """Drops and bootstrap bounds ``(concept, node, window)`` for single-unit knockouts over ``windows``."""
+    """Drops and bootstrap bounds ``(concept, node, window)`` for single-unit knockouts over ``windows``.
+
+    ``client`` is a resolved Client (:func:`._distributed.cluster_for`) or None: the blocks (:func:`_blocks`)
+    then run on its workers, with the runner and the bootstrap weights sent once.
+    """
     from tqdm.auto import tqdm
 
-    labels, classes = runner.concepts()
-    concept_rows = [np.arange(runner.n_samples) if c < 0 else np.flatnonzero(runner.y == c) for c in classes]
+    from ._distributed import run_blocks
+
+    labels, _ = runner.concepts()
+    concept_rows = _concept_rows(runner)
     n_nodes, W = len(runner.node_labels), len(windows)
     # The resampling weights of every concept (the samples are counted about twice: "all" and their class)
     # and the resampled means of the windows in flight, in float64.
@@ -222,6 +273,8 @@ def _effects(
         f"{owner}(n_boot={n_boot}) over {runner.n_samples} samples, {n_nodes} units and {W} window(s)",
         "Pass a smaller n_boot (200 is plenty for a 95 % interval), or n_boot=0 for no intervals.",
     )
+    # Drawn here, before any block runs: the same resamples serve every unit and window (paired intervals),
+    # wherever the windows are evaluated.
     rng = np.random.default_rng(seed)
     weights = [bootstrap_weights(len(r), n_boot, rng) if len(r) else None for r in concept_rows]
     C = len(labels)
@@ -229,33 +282,51 @@ def _effects(
     for key in _VARIABLES:
         out[f"{key}_low"] = np.full((C, n_nodes, W), np.nan)
         out[f"{key}_high"] = np.full((C, n_nodes, W), np.nan)
+    q = [(1 - ci) / 2 * 100, (1 + ci) / 2 * 100]
+    blocks = [([(w, windows[w]) for w in ws], nodes) for ws, nodes in _blocks(runner, windows)]
+    with tqdm(total=W * n_nodes, desc=owner, disable=not progress, leave=False, unit="knockout") as bar:
+        results = run_blocks(
+            client, _effect_block, runner, blocks, common=(weights, n_boot, q), owner=owner,
+            what="blocks of knockouts", model=runner.net,
+            on_done=lambda block: bar.update(len(block[0]) * len(block[1])),
+        )
+    for (block, nodes), part in zip(blocks, results):
+        ws = [w for w, _ in block]
+        for key, values in part.items():
+            out[key][:, nodes[:, None], ws] = values
+    base_correct = runner.base_correct.astype(np.float64)
+    base = {"baseline_accuracy": [], "baseline_margin": [], "support": []}
+    for rows in concept_rows:
+        base["baseline_accuracy"].append(base_correct[rows].sum() / rows.size if rows.size else np.nan)
+        base["baseline_margin"].append(runner.base_margin[rows].mean() if rows.size else np.nan)
+        base["support"].append(rows.size)
+    out.update({k: np.asarray(v) for k, v in base.items()})
+    return out
+
+
+def _effect_block(
+    runner: StackedRunner,
+    block: tuple[list[tuple[int, np.ndarray]], np.ndarray],
+    weights: list,
+    n_boot: int,
+    q: list[float],
+) -> dict[str, np.ndarray]:
+    """Drops and bootstrap bounds ``(concept, node, window)`` of one block: some windows, some units.
+
+    ``block`` is ``([(window index, steps), ...], node positions)``; a task on a cluster.
+    """
+    block, nodes = block
+    concept_rows = _concept_rows(runner)
+    C, n_nodes, W = len(concept_rows), len(nodes), len(block)
+    out = {key: np.full((C, n_nodes, W), np.nan) for key in _VARIABLES}
+    for key in _VARIABLES:
+        out[f"{key}_low"] = np.full((C, n_nodes, W), np.nan)
+        out[f"{key}_high"] = np.full((C, n_nodes, W), np.nan)
     base_correct = runner.base_correct.astype(np.float64)
     base_margin = runner.base_margin
-    eye = np.eye(n_nodes, dtype=bool)
-    q = [(1 - ci) / 2 * 100, (1 + ci) / 2 * 100]
-    pending: list[tuple[int, np.ndarray, np.ndarray]] = []
-
-    def flush() -> None:
-        """Bootstrap bounds of the pending windows: one large matrix product per concept, not one per window."""
-        if not pending:
-            return
-        ws = [w for w, _, _ in pending]
-        for ci_, rows in enumerate(concept_rows):
-            if rows.size == 0:
-                continue
-            delta = np.concatenate(
-                [base_correct[rows] - np.concatenate([c[:, rows] for _, c, _ in pending])]
-                + [base_margin[rows] - np.concatenate([m[:, rows] for _, _, m in pending])]
-            )  # (2 * windows * node, row): accuracy rows first, then margin rows
-            boot = weights[ci_] @ delta.T  # (n_boot, ...): one mean per resample, unit and window
-            low, high = np.percentile(boot, q, axis=0)
-            shape = (2, len(ws), n_nodes)
-            for v, key in enumerate(_VARIABLES):
-                out[f"{key}_low"][ci_][:, ws] = low.reshape(shape)[v].T
-                out[f"{key}_high"][ci_][:, ws] = high.reshape(shape)[v].T
-        pending.clear()
-
-    for w, steps in enumerate(tqdm(windows, desc=owner, disable=not progress, leave=False)):
+    eye = np.eye(len(runner.node_labels), dtype=bool)[nodes]  # one single-unit knockout per node of the block
+    pending: list[tuple[np.ndarray, np.ndarray]] = []
+    for w, (_, steps) in enumerate(block):
         correct, margin = runner.score(runner.logits(eye, steps), np.arange(runner.n_samples))
         for ci_, rows in enumerate(concept_rows):
             if rows.size == 0:
@@ -266,16 +337,22 @@ def _effects(
             out["accuracy_drop"][ci_, :, w] = base_acc - correct[:, rows].sum(axis=1) / n
             out["margin_drop"][ci_, :, w] = base_margin[rows].mean() - margin[:, rows].mean(axis=1)
         if n_boot:
-            pending.append((w, correct.astype(np.float64), margin))
-            if len(pending) * n_nodes * runner.n_samples >= _BOOT_BUFFER:
-                flush()
-    flush()
-    base = {"baseline_accuracy": [], "baseline_margin": [], "support": []}
-    for rows in concept_rows:
-        base["baseline_accuracy"].append(base_correct[rows].sum() / rows.size if rows.size else np.nan)
-        base["baseline_margin"].append(base_margin[rows].mean() if rows.size else np.nan)
-        base["support"].append(rows.size)
-    out.update({k: np.asarray(v) for k, v in base.items()})
+            pending.append((correct.astype(np.float64), margin))
+    if pending:
+        # Bootstrap bounds of the group: one large matrix product per concept, not one per window.
+        for ci_, rows in enumerate(concept_rows):
+            if rows.size == 0:
+                continue
+            delta = np.concatenate(
+                [base_correct[rows] - np.concatenate([c[:, rows] for c, _ in pending])]
+                + [base_margin[rows] - np.concatenate([m[:, rows] for _, m in pending])]
+            )  # (2 * windows * node, row): accuracy rows first, then margin rows
+            boot = weights[ci_] @ delta.T  # (n_boot, ...): one mean per resample, unit and window
+            low, high = np.percentile(boot, q, axis=0)
+            shape = (2, W, n_nodes)
+            for v, key in enumerate(_VARIABLES):
+                out[f"{key}_low"][ci_] = low.reshape(shape)[v].T
+                out[f"{key}_high"][ci_] = high.reshape(shape)[v].T
     return out
 
 

@@ -14,7 +14,8 @@ from .._resources import check_memory
 from .._validation import check_int, is_int
 from ..contract import check_relays, resolve_concept
 from ..errors import InputError, KnockoutError
-from ._stacked import StackedRunner, check_metric
+from ._distributed import cluster_for, run_blocks
+from ._stacked import StackedRunner, check_metric, drops_block, set_blocks
 
 __all__ = ["deletion_curve", "rankings", "RANKINGS", "RELAY_RANKINGS"]
 
@@ -131,6 +132,7 @@ def deletion_curve(
     batch_size: int | None = None,
     device: Any = "auto",
     progress: bool = True,
+    client: Any = None,
 ) -> xr.Dataset:
     """Knock out the top-k units of a ranking for each k and compare with random k-sets.
 
@@ -167,6 +169,13 @@ def deletion_curve(
         The knockout window and value, and how to compute (see :func:`relaywidgets.knockout.effect_map`).
     progress : bool, default True
         Show a progress bar over the passes of the network (tqdm.auto).
+    client : None, "local", str or distributed.Client, default None
+        Where the knockout sets are evaluated. ``None``: in this process. ``"local"``: a ``LocalCluster`` of
+        single-threaded worker processes, started here and closed at the end; a scheduler address
+        (``"tcp://host:8786"``) or a ``distributed.Client``: that cluster (a Client is left open). The random
+        orderings are drawn here, then the top-k sets of every ordering run as tasks, one stacked pass each,
+        with the runner (model, inputs and intact states) sent once. Built-in rankings are computed here. The
+        result is the in-process one exactly (docs/scaling.md).
 
     Returns
     -------
@@ -192,6 +201,19 @@ def deletion_curve(
     owner = "deletion_curve"
     metric = check_metric(metric, owner)
     n_random = check_int(n_random, "n_random", owner, 1)
+    with cluster_for(client, owner) as run_on:
+        return _deletion_curve(
+            run_on, model, X, y, scores, concept, ks, n_random, seed, metric, layer, relays, time, times, value,
+            reference, clamp_cell, n_steps, lengths, batch_size, device, progress, owner,
+        )
+
+
+def _deletion_curve(
+    run_on: Any, model: Any, X: Any, y: Any, scores: Any, concept: Any, ks: Any, n_random: int, seed: Any,
+    metric: str, layer: Any, relays: Any, time: Any, times: Any, value: Any, reference: Any, clamp_cell: Any,
+    n_steps: Any, lengths: Any, batch_size: Any, device: Any, progress: bool, owner: str,
+) -> xr.Dataset:
+    """:func:`deletion_curve` with the Client resolved (None: this process)."""
     runner = StackedRunner(
         model, X, y, lengths=lengths, value=value, clamp_cell=clamp_cell, reference=reference,
         batch_size=batch_size, device=device, owner=owner,
@@ -222,7 +244,7 @@ def deletion_curve(
     for i, order in enumerate(orders):
         for j, k in enumerate(ks):
             masks[i * len(ks) + j, order[:k]] = True
-    drops = _drops(runner, masks, steps, rows, metric, progress, owner).reshape(len(orders), len(ks))
+    drops = _drops(runner, masks, steps, rows, metric, progress, owner, run_on).reshape(len(orders), len(ks))
     curve, random_drops = drops[: len(names)], drops[len(names) :]
     mean = random_drops.mean(axis=0)
     low, high = np.percentile(random_drops, [5, 95], axis=0)
@@ -358,20 +380,25 @@ def _node_scores(runner: StackedRunner, scores: Any, owner: str) -> np.ndarray:
 
 
 def _drops(
-    runner: StackedRunner, masks: np.ndarray, steps: np.ndarray, rows: np.ndarray, metric: str, progress: bool, owner: str
+    runner: StackedRunner,
+    masks: np.ndarray,
+    steps: np.ndarray,
+    rows: np.ndarray,
+    metric: str,
+    progress: bool,
+    owner: str,
+    client: Any = None,
 ) -> np.ndarray:
-    """The concept's drop in ``metric`` for every knockout set (rows of ``masks``), in stacked passes."""
+    """The concept's drop in ``metric`` for every knockout set (rows of ``masks``), one block of passes per task."""
     from tqdm.auto import tqdm
 
-    per_pass = max(1, runner.rows_per_pass // rows.size)
-    out = np.empty(masks.shape[0])
-    for s0 in tqdm(range(0, masks.shape[0], per_pass), desc=owner, disable=not progress, leave=False):
-        correct, margin = runner.score(runner.logits(masks[s0 : s0 + per_pass], steps, rows), rows)
-        if metric == "accuracy":
-            out[s0 : s0 + per_pass] = runner.base_correct[rows].sum() / rows.size - correct.sum(axis=1) / rows.size
-        else:
-            out[s0 : s0 + per_pass] = runner.base_margin[rows].mean() - margin.mean(axis=1)
-    return out
+    blocks = set_blocks(runner, masks, steps, rows)
+    with tqdm(total=len(blocks), desc=owner, disable=not progress, leave=False) as bar:
+        parts = run_blocks(
+            client, drops_block, runner, blocks, common=(steps, rows), owner=owner, what="blocks of knockout sets",
+            model=runner.net, on_done=lambda block: bar.update(),
+        )
+    return np.concatenate(parts, axis=1)[0 if metric == "accuracy" else 1]
 
 
 def _rankings(

@@ -286,12 +286,10 @@ class Knockout:
             )
         data = ref[variable]
         sel = data.sel(node=self._reference_nodes()[0]) if "node" in data.dims else data
-        arr = np.asarray(sel.values, dtype=np.float64).reshape(len(self.nodes), -1)
-        if self.value == "mean":
-            vals = np.nanmean(arr, axis=1)
-        else:
-            vals = np.nanmedian(arr, axis=1)
-        return vals.astype(np.float32)
+        # a Dask-backed reference (a Zarr store) is reduced without being loaded whole
+        from ._reference import node_statistic
+
+        return node_statistic(sel, self.value, len(self.nodes)).astype(np.float32)
 
     def resolved_values(self, variable: str = "hidden") -> np.ndarray:
         """Per-node values the units are set to (float32, one per node)."""
