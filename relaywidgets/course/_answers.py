@@ -14,7 +14,7 @@ import numpy as np
 
 from ._feedback import AnswerError
 
-__all__ = ["as_number", "as_bool", "as_vector", "as_labels", "as_name", "close"]
+__all__ = ["as_bool", "as_labels", "as_name", "as_number", "as_vector", "close"]
 
 
 def as_number(value: Any, name: str, hint: str = "") -> float:
@@ -118,9 +118,7 @@ def as_labels(value: Any, name: str, hint: str = "") -> list[str]:
         elif isinstance(item, (str, np.str_)):
             labels.append(str(item))
         else:
-            raise AnswerError(
-                f"{name} should hold node labels such as 'l0.h1'; it holds {item!r}." + suffix
-            )
+            raise AnswerError(f"{name} should hold node labels such as 'l0.h1'; it holds {item!r}." + suffix)
     return labels
 
 
@@ -137,9 +135,7 @@ def as_name(value: Any, name: str, choices: Iterable[str], hint: str = "") -> st
         for option in options:
             if str(value).strip().lower() == option.lower():
                 return option
-    raise AnswerError(
-        f"{name} should be one of {options}; got {value!r}." + (f"\nHint: {hint}" if hint else "")
-    )
+    raise AnswerError(f"{name} should be one of {options}; got {value!r}." + (f"\nHint: {hint}" if hint else ""))
 
 
 def close(a: Any, b: Any, atol: float) -> bool:
