@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import time
-import warnings
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import ipywidgets as widgets
 from traitlets import Bool, TraitError, Unicode, observe, validate
@@ -18,56 +18,13 @@ from traitlets import Bool, TraitError, Unicode, observe, validate
 from .._validation import check_int
 from ..errors import InputError
 from ._style import escape
+from .app_catalog import ARCHS, choices, collect_warnings, describe, shipped, training_data
 from .explorer import Explorer, explore
 
-__all__ = ["App", "AppError", "app", "TASK_DATA"]
-
-#: The architectures a student can pick (relaywidgets.models.ARCHITECTURES; not imported, so that
-#: building the app's controls does not import torch).
-_ARCHS = ("rnn", "lstm", "gru")
-
-#: How "Train" draws a synthetic task's data when no shipped network of that task says otherwise: the
-#: recipe of the shipped task networks (experiments/train_pretrained.py), one draw whose first
-#: ``n_train`` sequences train and last ``n_test`` test.
-TASK_DATA = {"n_train": 1000, "n_test": 500, "seq_len": 20, "seed": 2026}
-
+__all__ = ["App", "AppError", "app"]
 
 class AppError(InputError, TraitError):
     """A value the app cannot take (an unknown task or architecture, or no shipped network for the pair)."""
-
-
-def _choices() -> dict[str, str]:
-    """Task or data-set name -> ``"task"`` or ``"dataset"``, synthetic tasks first."""
-    from ..data import datasets
-    from ..tasks import tasks
-
-    out = {name: "task" for name in tasks()}
-    out.update({name: "dataset" for name in datasets()})
-    return out
-
-
-def _describe(name: str, source: str) -> str:
-    if source == "task":
-        from ..tasks import tasks
-
-        text = tasks()[name]
-        # tasks() lines read "delayed-cue: hold a class-coded cue ...": the app shows the name already.
-        return text.split(": ", 1)[1] if text.startswith(f"{name}: ") else text
-    from ..data import datasets
-
-    info = datasets()[name]
-    return (f"{info.description} ({info.archive}: {info.n_classes} classes, {info.n_train} training and "
-            f"{info.n_test} test sequences of up to {info.max_length} steps)")
-
-
-def _shipped() -> dict[tuple[str, str], Any]:
-    """(task, arch) -> the PretrainedInfo of the shipped network for that pair (the first listed)."""
-    from ..pretrained import pretrained
-
-    out: dict[tuple[str, str], Any] = {}
-    for info in pretrained().values():
-        out.setdefault((info.task, info.arch), info)
-    return out
 
 
 class App(widgets.VBox):
@@ -178,7 +135,7 @@ class App(widgets.VBox):
         self.explorer: Explorer | None = None
         self.model: Any = None
         self.test_data: tuple | None = None
-        self._choices = _choices()
+        self._choices = choices()
         super().__init__()
 
         self.task_select = widgets.Dropdown(
@@ -188,7 +145,7 @@ class App(widgets.VBox):
         )
         self.task_select.add_class("rw-app-task")
         self.arch_select = widgets.ToggleButtons(
-            options=[(a.upper(), a) for a in _ARCHS],
+            options=[(a.upper(), a) for a in ARCHS],
             description="network",
             tooltips=["Elman network (tanh)", "long short-term memory", "gated recurrent unit"],
             style={"button_width": "70px"},
@@ -260,7 +217,7 @@ class App(widgets.VBox):
         >>> App.choices()["JapaneseVowels"]
         'dataset'
         """
-        return _choices()
+        return choices()
 
     @validate("task")
     def _check_task(self, proposal: Any) -> str:
@@ -275,7 +232,7 @@ class App(widgets.VBox):
     @validate("arch")
     def _check_arch(self, proposal: Any) -> str:
         value = proposal["value"]
-        if not isinstance(value, str) or value.lower() not in _ARCHS:
+        if not isinstance(value, str) or value.lower() not in ARCHS:
             raise AppError(f"The 'arch' of App must be one of 'rnn', 'lstm', 'gru'. Got {value!r} instead.")
         return value.lower()
 
@@ -329,7 +286,7 @@ class App(widgets.VBox):
         from ..errors import RelaywidgetsError
 
         try:
-            return _shipped()
+            return shipped()
         except RelaywidgetsError as exc:
             self.error = f"{type(exc).__name__}: {exc}"
             return {}
@@ -363,10 +320,9 @@ class App(widgets.VBox):
         self.load_button.disabled = self.busy or not has
         self.load_button.button_style = "primary" if has else ""
         self.train_button.button_style = "" if has else "primary"
-        source = self._choices[self.task]
-        listed = ", ".join(a.upper() for a in _ARCHS if a in shipped) or "none"
+        listed = ", ".join(a.upper() for a in ARCHS if a in shipped) or "none"
         self.about.value = (
-            f'<div style="font-size:90%"><b>{escape(self.task)}</b>: {escape(_describe(self.task, source).rstrip("."))}. '
+            f'<div style="font-size:90%"><b>{escape(self.task)}</b>: {escape(describe(self.task).rstrip("."))}. '
             f"Shipped networks for it: {escape(listed)}.</div>"
         )
         self._show_status()
@@ -438,9 +394,9 @@ class App(widgets.VBox):
     def train(self) -> Explorer:
         """Train a new network for the pair picked, then show the explorer on its test sequences.
 
-        The data: a synthetic task is drawn as for the shipped networks (:data:`TASK_DATA`, or the recipe of
-        a shipped network of the same task), a data set is loaded with its published train/test split.
-        Training uses :func:`relaywidgets.train`'s defaults unless ``train_kwargs`` says otherwise; a
+        The data: a synthetic task is drawn as for the shipped networks (the recipe of a shipped network of
+        the same task, else :data:`relaywidgets.widgets.app_catalog.TASK_DATA`); a data set is loaded with its
+        published train/test split. Training uses :func:`relaywidgets.train`'s defaults unless ``train_kwargs`` says otherwise; a
         network still at chance is shown anyway, with training's warning in the notes.
 
         Returns
@@ -453,8 +409,10 @@ class App(widgets.VBox):
         task, arch = self.task, self.arch
         with self._busy(f"Training a new {arch.upper()} on {task} (progress bar below) ..."):
             start = time.perf_counter()
-            with _collect_warnings() as caught:
-                X_tr, y_tr, l_tr, X_te, y_te, l_te, class_names = self._data(task)
+            with collect_warnings() as caught:
+                # A shipped network of the same task fixes its data recipe: train on the same sequences.
+                recipe = next((i.data for (t, _), i in self._shipped().items() if t == task and i.data), None)
+                X_tr, y_tr, l_tr, X_te, y_te, l_te, class_names = training_data(task, recipe)
                 model = RecurrentClassifier(arch, X_tr.shape[2], self.hidden_size, len(class_names),
                                             device="cpu", seed=self.seed)
                 model.metadata.update({"task": task, "class_names": list(class_names)})
@@ -466,27 +424,11 @@ class App(widgets.VBox):
             self._show(f"{task}-{arch} (trained here)", model, X_te, y_te, l_te, about, start, caught)
         return self.explorer
 
-    def _data(self, task: str) -> tuple:
-        """Train and test splits of ``task``: (X_tr, y_tr, lengths_tr, X_te, y_te, lengths_te, class_names)."""
-        if self._choices[task] == "task":
-            from ..tasks import make_task
-
-            recipe = next((dict(i.data) for (t, _), i in self._shipped().items() if t == task and i.data), TASK_DATA)
-            n_train, n_test = int(recipe["n_train"]), int(recipe["n_test"])
-            X, y = make_task(task, n_samples=n_train + n_test, seq_len=int(recipe["seq_len"]), seed=int(recipe["seed"]))
-            names = tuple(str(c) for c in range(int(y.max()) + 1))
-            return X[:n_train], y[:n_train], None, X[n_train:], y[n_train:], None, names
-        from ..data import load_dataset
-
-        ds = load_dataset(task)
-        return (ds.X_train, ds.y_train, ds.lengths_train, ds.X_test, ds.y_test, ds.lengths_test,
-                tuple(ds.class_names))
-
     def _show(self, name: str, model: Any, X: Any, y: Any, lengths: Any, about: str, start: float,
               caught: list[str] | None = None) -> None:
         """Record ``model`` on the test sequences, find its relays and put a new explorer in the app."""
         self.status = f"Recording {name} on {len(y)} test sequences and finding its relays ..."
-        with _collect_warnings() as found:
+        with collect_warnings() as found:
             explorer = explore(model, X, y, lengths, progress=self.progress, **self.find_relays_kwargs)
         self.explorer, self.model, self.test_data = explorer, model, (X, y, lengths)
         self.explorer_area.children = [explorer]
@@ -503,19 +445,6 @@ class App(widgets.VBox):
             + "</ul></details>" if notes else ""
         )
         self.status = f"Showing {name} (ready in {time.perf_counter() - start:.1f} s)."
-
-
-@contextlib.contextmanager
-def _collect_warnings() -> Iterator[list[str]]:
-    """Collect the messages of warnings raised inside (shown in the app's notes, not as stderr text the
-    page would show out of context)."""
-    messages: list[str] = []
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            yield messages
-        finally:
-            messages.extend(str(w.message) for w in caught)
 
 
 def app(task: str = "delayed-cue", arch: str = "lstm", **kwargs: Any) -> App:

@@ -12,11 +12,11 @@ import pytest
 pytest.importorskip("ipywidgets")
 pytest.importorskip("bqplot")
 
-from relaywidgets import Knockout  # noqa: E402
-from relaywidgets.errors import InputError, ModelFileError  # noqa: E402
-from relaywidgets.knockout import evaluate  # noqa: E402
-from relaywidgets.pretrained import load_pretrained, pretrained  # noqa: E402
-from relaywidgets.widgets import App, AppError, Explorer, app  # noqa: E402
+from relaywidgets import Knockout
+from relaywidgets.errors import InputError, ModelFileError
+from relaywidgets.knockout import evaluate
+from relaywidgets.pretrained import load_pretrained, pretrained
+from relaywidgets.widgets import App, AppError, Explorer, app, app_catalog
 
 # The module, not the function ``relaywidgets.widgets.app`` that the package exports under the same name.
 app_module = importlib.import_module("relaywidgets.widgets.app")
@@ -61,7 +61,7 @@ def test_app_opens_the_default_shipped_network(opened):
     assert not opened.load_button.disabled and not opened.train_button.disabled
     net = load_pretrained("delayed-cue-lstm")
     # The explorer shows the shipped network on its held-out test sequences.
-    X, y, lengths = opened.test_data
+    X, y, _ = opened.test_data
     np.testing.assert_array_equal(X, net.X_test)
     np.testing.assert_array_equal(y, net.y_test)
     assert opened.explorer.state.recording.sizes["sample"] == len(net.y_test)
@@ -137,9 +137,9 @@ def test_train_makes_a_network_for_a_pair_without_one_and_its_readout_is_evaluat
     assert ui.network == f"{task}-{arch} (trained here)"
     assert ui.model.arch == arch and ui.model.hidden_size == 16
     X, y, lengths = ui.test_data
-    assert len(y) == app_module.TASK_DATA["n_test"]
+    assert len(y) == app_catalog.TASK_DATA["n_test"]
     # 4 epochs leave the network near chance: the app says so in its notes instead of hiding it.
-    label = list(ui.explorer.knockout_panel.toggles)[0]
+    label = next(iter(ui.explorer.knockout_panel.toggles))
     ui.explorer.knockout_panel.toggles[label].value = True
     expected = float(evaluate(ui.model, X, y, lengths=lengths, knockout=Knockout([label])).accuracy)
     intact = float(evaluate(ui.model, X, y, lengths=lengths).accuracy)
@@ -148,7 +148,7 @@ def test_train_makes_a_network_for_a_pair_without_one_and_its_readout_is_evaluat
 
 def test_train_is_reproducible_from_its_seed():
     task, arch = _unshipped_task_pair()
-    kwargs = dict(progress=False, autoload=False, train_kwargs={"epochs": 2}, find_relays_kwargs=FAST_RELAYS)
+    kwargs = {"progress": False, "autoload": False, "train_kwargs": {"epochs": 2}, "find_relays_kwargs": FAST_RELAYS}
     first, second = App(task, arch, **kwargs), App(task, arch, **kwargs)
     first.train()
     second.train()
@@ -178,7 +178,7 @@ def test_an_unreadable_list_of_shipped_networks_leaves_train_available(monkeypat
     def unreadable():
         raise ModelFileError("The manifest of the shipped networks cannot be read; reinstall relaywidgets.")
 
-    monkeypatch.setattr(app_module, "_shipped", unreadable)
+    monkeypatch.setattr(app_module, "shipped", unreadable)
     ui = App(progress=False)
     assert ui.explorer is None
     assert "manifest" in ui.error and ui.load_button.disabled and not ui.train_button.disabled
