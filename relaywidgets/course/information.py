@@ -463,13 +463,21 @@ def check_is_informative(is_informative: Callable[[Any, Any], Any], *, hidden: b
     Hint: Forgetting the permutation null: ...
     """
     cases = informative_cases()
-    for name, o, z, truth in cases if hidden else cases[:2]:
+    cases = cases if hidden else cases[:2]
+    answers = []
+    for name, o, z, truth in cases:
         got = _call(is_informative, "is_informative", o, z)
         check(isinstance(got, (bool, np.bool_)), f"is_informative returned {got!r}, not a bool.", HINTS["bool"])
-        if bool(got) != truth:
-            est = _quiet(mutual_information, o, z)
-            hint = HINTS["forgot_null"] if got else HINTS["p_direction"]
-            raise AnswerError(
-                f"is_informative says {bool(got)} for {name!r} (plug-in estimate {est:.3f} bits); the truth is "
-                f"{truth}.\nHint: {hint}"
-            )
+        answers.append(bool(got))
+    wrong = [(case, got) for case, got in zip(cases, answers) if got != case[3]]
+    if not wrong:
+        return
+    # Every verdict reversed (True without information, False with it): the p-value read the wrong way round.
+    reversed_all = len(wrong) == len(cases) and {c[3] for c in cases} == {True, False}
+    (name, o, z, truth), got = wrong[0]
+    est = _quiet(mutual_information, o, z)
+    hint = HINTS["p_direction"] if reversed_all or not got else HINTS["forgot_null"]
+    raise AnswerError(
+        f"is_informative says {got} for {name!r} (plug-in estimate {est:.3f} bits); the truth is {truth}."
+        f"\nHint: {hint}"
+    )
