@@ -10,6 +10,7 @@ the in-process result exactly (docs/scaling.md, "Effect maps and knockout tests 
 from __future__ import annotations
 
 import contextlib
+import os
 import uuid
 from typing import Any, Callable, Iterator, Sequence
 
@@ -19,14 +20,21 @@ from ..errors import ClusterError, RelaywidgetsError
 __all__ = ["cluster_for", "BlockRunner", "run_blocks"]
 
 
+#: Most workers of a ``client="local"`` cluster: each holds its own copy of the model, the inputs and the
+#: intact states, so one per core on a large machine could run out of memory before it ran out of cores.
+MAX_LOCAL_WORKERS = 8
+
+
 @contextlib.contextmanager
 def cluster_for(client: Any, owner: str) -> Iterator[Any]:
     """The Client a knockout experiment runs on (None: this process); a cluster opened here closes on exit.
 
-    ``client`` takes the vocabulary of :func:`relaywidgets._cluster.open_client`: None or False, ``"local"``,
-    a scheduler address, or a ``distributed.Client`` (left open).
+    ``client`` takes the vocabulary of :func:`relaywidgets._cluster.open_client`: None or False, ``"local"``
+    (one single-threaded worker process per core, at most :data:`MAX_LOCAL_WORKERS`), a scheduler address,
+    or a ``distributed.Client`` (left open).
     """
-    run_on, opened = open_client(client, owner)
+    n_workers = max(1, min(MAX_LOCAL_WORKERS, os.cpu_count() or 1))
+    run_on, opened = open_client(client, owner, n_workers=n_workers)
     try:
         yield run_on
     finally:
