@@ -137,14 +137,59 @@ def _check_grid(grid: Any) -> dict[str, list[Any]]:
         values = list(values.tolist() if isinstance(values, np.ndarray) else values)
         if not values:
             raise InputError(f"Grid key {key!r} has no values: give at least one, or leave the key out.")
-        # values become coordinates, and a coordinate with repeated labels cannot be selected by label
-        seen: list[Any] = []
-        for v in values:
-            if any(v == s and type(v) is type(s) for s in seen):
-                raise InputError(f"Grid key {key!r} repeats the value {v!r}: each value must appear once.")
-            seen.append(v)
+        _check_labels(key, values)
         out[key] = values
     return out
+
+
+def _check_labels(key: str, values: list[Any]) -> None:
+    """Refuse values that cannot be the labels of a coordinate: nested sequences, and repeats.
+
+    Values become a coordinate as numpy converts them, and a coordinate with repeated labels cannot be selected by
+    label; repeats are looked for among the converted labels, where 1 and 1.0, True and 1, 1 and "1" (in a list
+    with text) or two NaNs collide although the values differ.
+    """
+    try:
+        coord = np.asarray(values)
+    except (ValueError, TypeError):
+        coord = None  # ragged nested sequences
+    if coord is None or coord.ndim != 1:
+        raise InputError(
+            f"The values of grid key {key!r} must be single values (numbers, text, ...), one coordinate label each; "
+            f"got {values!r}. Name each setting instead, e.g. {{{key!r}: ['small', 'large']}}, and look it up in fn."
+        )
+    labels = coord.tolist()
+    try:
+        repeats = np.flatnonzero(_pd_index(labels).duplicated())
+        repeat = int(repeats[0]) if repeats.size else None
+    except TypeError:  # unhashable labels (dicts): compare them pairwise, as few as they are
+        repeat = next((i for i in range(len(labels)) if any(_same(labels[i], labels[j]) for j in range(i))), None)
+    if repeat is None:
+        return
+    first = next(j for j in range(repeat) if _same(labels[repeat], labels[j]))
+    a, b = values[first], values[repeat]
+    if type(a) is type(b) and _same(a, b):
+        raise InputError(f"Grid key {key!r} repeats the value {b!r}: each value must appear once.")
+    raise InputError(
+        f"Grid key {key!r} holds {a!r} and {b!r}, which become the same coordinate label {labels[repeat]!r}: each "
+        "value must appear once, as a distinct label. Use values of one type (e.g. all int, or all str)."
+    )
+
+
+def _pd_index(labels: list[Any]) -> Any:
+    import pandas as pd
+
+    return pd.Index(labels, dtype=object)
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Whether two coordinate labels are the same (two NaNs are; objects whose == fails are not)."""
+    if isinstance(a, float) and isinstance(b, float) and a != a and b != b:
+        return True
+    try:
+        return bool(a == b)
+    except Exception:  # noqa: BLE001 - an == that raises or returns an array: not the same label
+        return False
 
 
 def _describe(point: Mapping[str, Any]) -> str:
@@ -261,7 +306,13 @@ def _as_dataarray(value: Any, name: str, point: Mapping[str, Any]) -> xr.DataArr
             f"sweep: fn returned a {type(value).__name__} for {name!r} at point ({_describe(point)}); each value "
             "must be a scalar, a NumPy array or an xarray.DataArray (return a Dataset's variables as separate keys)."
         )
-    arr = np.asarray(value)
+    try:
+        arr = np.asarray(value)
+    except (ValueError, TypeError):
+        raise InputError(
+            f"sweep: the value of {name!r} at point ({_describe(point)}) is a nested {type(value).__name__} of uneven "
+            "lengths; return an array of one shape (or separate keys)."
+        ) from None
     if arr.dtype == object:
         raise InputError(
             f"sweep: the value of {name!r} at point ({_describe(point)}) is not numeric, boolean or text "
@@ -299,8 +350,19 @@ def _gather(grid: dict[str, list[Any]], points: list[dict[str, Any]], outputs: l
                     f"sweep: {name!r} has dimensions {v.dims} at point ({_describe(point)}) but {dims} at "
                     f"({_describe(points[0])}); a returned value must have the same dimensions everywhere."
                 )
-            if set(dims) & set(grid):
-                raise InputError(f"sweep: {name!r} has a dimension named like a grid key ({sorted(set(dims) & set(grid))}).")
+            if set(dims) & (set(grid) | {"__point__"}):
+                raise InputError(
+                    f"sweep: {name!r} has a dimension named like a grid key or sweep's own '__point__' "
+                    f"({sorted(set(dims) & (set(grid) | {'__point__'}))}); rename that dimension."
+                )
+            # a dimension without coordinates cannot be aligned: it must have one size at every point
+            ragged = [d for d in dims if d not in v.indexes and v.sizes[d] != values[0].sizes[d]]
+            if ragged:
+                raise InputError(
+                    f"sweep: {name!r} has shape {dict(v.sizes)} at point ({_describe(point)}) but "
+                    f"{dict(values[0].sizes)} at ({_describe(points[0])}). Return the same shape at every point, or "
+                    "an xarray.DataArray with coordinates, which are aligned (NaN where a point has no value)."
+                )
         # points whose own coordinates differ (e.g. tasks with different classes) are aligned, NaN where absent
         stacked = xr.concat(values, dim="__point__", join="outer", coords="minimal", compat="override",
                             combine_attrs="drop")

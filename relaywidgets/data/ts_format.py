@@ -9,6 +9,8 @@ this reader keeps labels as written and needs nothing beyond numpy.
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 
 from ..errors import InputError
@@ -17,7 +19,8 @@ __all__ = ["read_ts"]
 
 
 def _flag(header: dict[str, str], key: str) -> bool:
-    return header.get(key, "false").split()[0].lower() == "true"
+    words = header.get(key, "false").split()
+    return bool(words) and words[0].lower() == "true"  # "@classLabel" with no value is not "true"
 
 
 def read_ts(path: str) -> tuple[list[np.ndarray], list[str], dict[str, str]]:
@@ -47,7 +50,21 @@ def read_ts(path: str) -> tuple[list[np.ndarray], list[str], dict[str, str]]:
     labels: list[str] = []
     in_data = False
     n_channels = None
-    with open(path, encoding="utf-8") as file:
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError as exc:  # missing, a directory, no permission: the reader's error, naming the path
+        raise InputError(f"Could not read the .ts file {str(path)!r} ({exc.strerror or exc}).") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise InputError(
+            f"{path}:{line}: the file is not UTF-8 text (byte {data[exc.start]:#04x}); a .ts file is text. "
+            "It may be damaged: replace it with the original."
+        ) from None
+    # universal newlines, as a file opened in text mode reads them
+    with io.StringIO(text, newline=None) as file:
         for number, raw in enumerate(file, start=1):
             line = raw.strip()
             if not line or line.startswith("#"):

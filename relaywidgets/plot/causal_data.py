@@ -172,7 +172,7 @@ def effect_map_data(
     ([[-0.2, -0.25], [-0.5, -0.55]], -0.55, 0.55)
     """
     effects = check_effect_map(effects, owner)
-    if variable not in EFFECT_VARIABLES:
+    if not isinstance(variable, str) or variable not in EFFECT_VARIABLES:
         raise InputError(
             f"The 'variable' parameter of {owner} must be one of {list(EFFECT_VARIABLES)}. Got {variable!r} instead."
         )

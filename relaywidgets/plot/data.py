@@ -298,9 +298,10 @@ def curve_data(
     ci = resolve_concept(result, concept, owner)
     times = np.asarray(result["time"].values)
     if not is_int(time) or int(time) not in times.tolist():
+        # a result sliced to no steps has no range to name (and numpy's min of nothing is a raw error)
+        steps = f"{times.min()} .. {times.max()}" if times.size else "it has none: pass a result with time steps"
         raise InputError(
-            f"The 'time' parameter of {owner} must be a time step of the relay result ({times.min()} .. "
-            f"{times.max()}). Got {time!r} instead."
+            f"The 'time' parameter of {owner} must be a time step of the relay result ({steps}). Got {time!r} instead."
         )
     sel = result.isel(concept=ci).sel(time=int(time))
     curve = np.asarray(sel["curve"].values, dtype=float)

@@ -14,10 +14,11 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from .._validation import is_int, is_real
 from ..errors import InputError
 
 __all__ = ["KnockoutPanel", "KNOCKOUT_VARS", "check_knockout_test", "knockout_tests", "knockout_panel",
-           "default_bins"]
+           "default_bins", "check_bins", "MAX_BINS"]
 
 #: The variables of a relay_knockout_test result that a panel reads.
 KNOCKOUT_VARS = ("random_drops", "relay_drop", "p_value", "effect_size")
@@ -62,6 +63,42 @@ def knockout_tests(test: Any, owner: str) -> list[tuple[str, xr.Dataset]]:
 def default_bins(drops: np.ndarray) -> int:
     """One histogram bin per distinct drop, between 5 and 30."""
     return int(min(30, max(5, np.unique(np.round(drops, 9)).size)))
+
+
+#: The most bins a panel draws: more than any screen shows, and a bound on what a typo (``bins=10**12``) allocates.
+MAX_BINS = 10_000
+
+
+def check_bins(bins: Any, owner: str) -> int | np.ndarray | None:
+    """``bins`` as numpy.histogram takes them, checked: None, an int in [1, MAX_BINS], or increasing edges.
+
+    numpy would silently draw nothing for empty edges, and raise its own errors (or allocate without bound) for
+    the rest; a bool is refused, not read as 0 or 1 bins.
+
+    Examples
+    --------
+    >>> check_bins([0.0, 0.1, 0.5], "knockout_drops").tolist()
+    [0.0, 0.1, 0.5]
+    """
+    if bins is None:
+        return None
+    if is_int(bins):
+        if not 1 <= int(bins) <= MAX_BINS:
+            raise InputError(
+                f"The 'bins' parameter of {owner} must be an int in [1, {MAX_BINS}] or a sequence of increasing bin "
+                f"edges. Got {bins!r} instead."
+            )
+        return int(bins)
+    edges = None
+    if isinstance(bins, (Sequence, np.ndarray)) and not isinstance(bins, (str, bytes)):
+        if all(is_real(e) for e in np.asarray(bins, dtype=object).ravel()):
+            edges = np.asarray(bins, dtype=float)
+    if edges is None or edges.ndim != 1 or edges.size < 2 or not np.isfinite(edges).all() or np.any(np.diff(edges) <= 0):
+        raise InputError(
+            f"The 'bins' parameter of {owner} must be an int in [1, {MAX_BINS}] or a sequence of at least 2 finite, "
+            f"strictly increasing bin edges, e.g. [0.0, 0.05, 0.1]. Got {bins!r} instead."
+        )
+    return edges
 
 
 @dataclass(frozen=True)
@@ -144,6 +181,7 @@ def knockout_panel(
     ([2, 1], 'class 3', 'accuracy drop of class 3')
     """
     test = check_knockout_test(test, owner)
+    bins = check_bins(bins, owner)
     concept = str(test.attrs.get("concept", ""))
     name = concept if name is None else str(name)
     drops = np.asarray(test["random_drops"].values, dtype=float).ravel()

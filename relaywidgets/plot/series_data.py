@@ -247,6 +247,12 @@ def runs_data(
     >>> runs_data(table, "x").means.round(2).tolist()
     [0.3, 0.9]
     """
+    for arg, text in (("value", value), ("chance", chance)):
+        if not isinstance(text, str) and not (arg == "chance" and text is None):
+            raise InputError(
+                f"The '{arg}' parameter of {owner} must be a column name (a str) of the compare_architectures "
+                f"table. Got {text!r} instead."
+            )
     needed = {"architecture", "run", value} | ({chance} if chance else set())
     columns = set(getattr(table, "columns", []))
     if not hasattr(table, "groupby") or not needed <= columns:

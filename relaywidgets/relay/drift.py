@@ -121,6 +121,11 @@ def compare_architectures(
     grouped: dict[str, list[xr.Dataset]] = {}
     if isinstance(results, Mapping):
         for name, value in results.items():
+            if not isinstance(value, (xr.Dataset, Sequence)) or isinstance(value, (str, bytes)):
+                raise InputError(
+                    f"compare_architectures: the entry {name!r} must be a find_relays result or a list of them "
+                    f"(e.g. one per seed); got {type(value).__name__}."
+                )
             grouped[str(name)] = [value] if isinstance(value, xr.Dataset) else list(value)
     elif isinstance(results, Sequence) and not isinstance(results, (str, bytes)):
         for res in results:
