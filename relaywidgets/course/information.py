@@ -76,7 +76,7 @@ def _call(fn: Callable[..., Any], name: str, *args: Any) -> Any:
 
     ``NotImplementedError`` (the unanswered stub of the student version) passes through unchanged.
     """
-    check(callable(fn), f"{name} should be a function; got {type(fn).__name__}.", "Define it with def " + name + "(...):")
+    check(callable(fn), f"{name} should be a function; got {type(fn).__name__}.", f"Define it with def {name}(...):")
     shown = ", ".join(_short(a) for a in args)
     try:
         with warnings.catch_warnings():
@@ -404,7 +404,11 @@ def check_null_reading(
         f"p_value is {got_p:.3f}; a permutation test of these data gives about {ref.p_value:.3f}.",
         "Read permutation_test(...).p_value (the share of shuffles, plus one, at least as large as the estimate).",
     )
-    check(isinstance(informative, (bool, np.bool_)), f"informative should be True or False; got {informative!r}.", HINTS["bool"])
+    check(
+        isinstance(informative, (bool, np.bool_)),
+        f"informative should be True or False; got {informative!r}.",
+        HINTS["bool"],
+    )
     want = bool(ref.p_value < alpha)
     if bool(informative) != want:
         hint = HINTS["forgot_null"] if informative else HINTS["p_direction"]

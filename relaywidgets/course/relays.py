@@ -198,7 +198,9 @@ def check_relay_info(
         check_close(got, want, name=f"I_R({nodes})", atol=1e-6, hint=hint)
 
 
-def check_split_choice(rec: xr.Dataset, *, discretizer: Any, total: Any, time: int | None = None, concept: int = 1) -> None:
+def check_split_choice(
+    rec: xr.Dataset, *, discretizer: Any, total: Any, time: int | None = None, concept: int = 1
+) -> None:
     """Check the choice of coarse-graining on a recording with a saturated, unevenly occupied unit.
 
     At the decision step (the last step by default) the output is a function of the hidden state, so the
@@ -262,7 +264,7 @@ def _labels(answer: Any, rec_or_result: xr.Dataset, name: str) -> set[str]:
     """The student's node set as a set of labels; positions (ints) are mapped to labels."""
     all_labels = [str(v) for v in rec_or_result["node"].values]
     if answer is None:
-        raise AnswerError(f"{name} is None: did you forget to return or assign the set?", )
+        raise AnswerError(f"{name} is None: did you forget to return or assign the set?")
     if isinstance(answer, (str, bytes)) or not isinstance(answer, Iterable):
         answer = getattr(answer, "values", answer)
         if isinstance(answer, (str, bytes)) or np.ndim(answer) == 0:
@@ -271,7 +273,8 @@ def _labels(answer: Any, rec_or_result: xr.Dataset, name: str) -> set[str]:
             )
     out: set[str] = set()
     for item in np.asarray(list(answer), dtype=object).ravel().tolist():
-        if isinstance(item, (int, np.integer)) and not isinstance(item, (bool, np.bool_)) and 0 <= item < len(all_labels):
+        is_position = isinstance(item, (int, np.integer)) and not isinstance(item, (bool, np.bool_))
+        if is_position and 0 <= item < len(all_labels):
             out.add(all_labels[int(item)])
         elif isinstance(item, (str, np.str_)) and str(item) in all_labels:
             out.add(str(item))
@@ -464,7 +467,7 @@ def check_switch_threshold(result: xr.Dataset, answer: Any, *, concept: Any = 1,
     sel = result.sel(concept=str(concept), time=time)
     one = float(np.asarray(sel["curve"].values)[np.flatnonzero(np.asarray(result["set_size"].values) == 1)[0]])
     if abs(got - want) <= 0.01:
-        size = lambda th: int(relays_at(result, th).relay_size.sel(concept=str(concept), time=time))  # noqa: E731
+        size = lambda th: int(relays_at(result, th).relay_size.sel(concept=str(concept), time=time))
         check(
             size(max(0.0, want - 0.005)) == 1 and size(min(1.0, want + 0.005)) == 2,
             "relays_at does not switch from one node to two at your threshold.",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -68,7 +69,8 @@ def test_entropy_bits_mistakes_fail_with_their_hint(wrong, key):
 
 
 def test_entropy_bits_crash_names_the_input_and_the_stub_passes_through():
-    _fails_with(lambda: ci.check_entropy_bits(lambda p: p.sum()), None, "entropy_bits([0.5, 0.5]) raised AttributeError")
+    message = "entropy_bits([0.5, 0.5]) raised AttributeError"
+    _fails_with(lambda: ci.check_entropy_bits(lambda p: p.sum()), None, message)
 
     def stub(p):
         raise NotImplementedError()
@@ -215,7 +217,7 @@ def test_null_reading_right_answer_passes(null_data):
 
 def test_null_reading_mistakes_fail_with_their_hint(null_data):
     o, z, res = null_data
-    right = dict(mi_hat=res.estimate, null_floor=res.null_mean, p_value=res.p_value, informative=False)
+    right = {"mi_hat": res.estimate, "null_floor": res.null_mean, "p_value": res.p_value, "informative": False}
     _fails_with(lambda: ci.check_null_reading(o, z, **{**right, "informative": True}), "forgot_null")
     _fails_with(lambda: ci.check_null_reading(o, z, **{**right, "null_floor": 0.0}), "null_zero")
     mm = mutual_information(o, z, estimator="miller-madow")
@@ -277,6 +279,6 @@ def test_is_informative_mistakes_fail_with_their_hint(wrong, key):
 
 def test_every_hint_is_exercised():
     """Each hint in HINTS is asserted by at least one test above (keeps HINTS and the tests in step)."""
-    source = open(__file__).read()
+    source = Path(__file__).read_text()
     unused = [key for key in ci.HINTS if f'"{key}"' not in source]
     assert not unused, unused

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -97,7 +98,8 @@ def test_relay_info_crash_says_on_which_input(planted_and):
     def broken(codes, output, nodes):
         return codes[:, nodes[5]]
 
-    _fails_with(lambda: cr.check_relay_info(broken, planted_and[0]), None, "relay_info(codes, output, [0]) raised IndexError")
+    message = "relay_info(codes, output, [0]) raised IndexError"
+    _fails_with(lambda: cr.check_relay_info(broken, planted_and[0]), None, message)
 
 
 # --- the split ------------------------------------------------------------------------------------------------
@@ -130,7 +132,9 @@ def test_median_split_fails_with_the_saturated_unit_hint(rec_sat):
 def test_split_other_mistakes(rec_sat):
     _fails_with(lambda: cr.check_split_choice(rec_sat, discretizer="two-means", total=entropy(rec_sat.prediction.values)
                                               * 0.5), "api_total")
-    _fails_with(lambda: cr.check_split_choice(rec_sat, discretizer="k-means", total=0.75), None, "discretizer should be")
+    _fails_with(
+        lambda: cr.check_split_choice(rec_sat, discretizer="k-means", total=0.75), None, "discretizer should be"
+    )
     _fails_with(lambda: cr.check_split_choice(rec_sat, discretizer="two-means", total="0.75"), None, "one number")
     # a split that loses information for another reason gets the general hint
     rng = np.random.default_rng(0)
@@ -243,6 +247,6 @@ def test_switch_threshold_mistakes_fail_with_their_hint(res_and):
 
 def test_every_hint_is_exercised():
     """Each hint in HINTS is asserted by at least one test above (keeps HINTS and the tests in step)."""
-    source = open(__file__).read()
+    source = Path(__file__).read_text()
     unused = [key for key in cr.HINTS if f'"{key}"' not in source]
     assert not unused, unused
