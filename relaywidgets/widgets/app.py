@@ -146,9 +146,9 @@ class App(widgets.VBox):
         self.task_select.add_class("rw-app-task")
         self.arch_select = widgets.ToggleButtons(
             options=[(a.upper(), a) for a in ARCHS],
-            description="network",
+            description="",
             tooltips=["Elman network (tanh)", "long short-term memory", "gated recurrent unit"],
-            style={"button_width": "70px"},
+            style={"button_width": "64px", "description_width": "initial"},
         )
         self.arch_select.add_class("rw-app-arch")
         self.load_button = widgets.Button(description="Load", icon="folder-open",
@@ -178,11 +178,13 @@ class App(widgets.VBox):
         self.train_button.on_click(lambda _: self._act(self.train))
 
         title = widgets.HTML(
-            '<div style="font-size:130%"><b>relay explorer</b></div><div>Pick a task and a network, press '
+            '<div style="font-size:130%"><b>Information relays of a recurrent network</b></div><div>Pick a task and a network, press '
             "<b>Load</b> (or <b>Train</b> when none is shipped), then knock units out below and watch the accuracy."
             "</div>"
         )
-        controls = widgets.HBox([self.task_select, self.arch_select, self.load_button, self.train_button],
+        # The architecture's label beside its buttons (ToggleButtons' own description wraps above them).
+        controls = widgets.HBox([self.task_select, widgets.Label("network", layout=widgets.Layout(margin="0 4px 0 12px")),
+                                 self.arch_select, self.load_button, self.train_button],
                                 layout=widgets.Layout(flex_flow="row wrap", align_items="center"))
         self.children = [title, controls, self.about, self.status_area, self.error_area, self.progress_output,
                          self.network_area, self.notes, self.explorer_area]
@@ -352,6 +354,9 @@ class App(widgets.VBox):
                 self.progress_output.clear_output()
             with self.progress_output:
                 action()
+            # Done: the bars said all they had to (after a failure they stay, showing how far it got).
+            if self.progress:
+                self.progress_output.clear_output()
 
     # ------------------------------------------------------------------ actions
     def load(self, name: str | None = None) -> Explorer:

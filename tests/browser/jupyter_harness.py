@@ -1,4 +1,5 @@
-"""Drive a real JupyterLab in a headless Chromium: start an isolated server, open a notebook, run it.
+"""Drive a real JupyterLab (or a Voilà page) in a headless Chromium: start an isolated server, open a
+notebook, run it.
 
 Used by the browser tests (``pytest -m browser``). Everything the harness starts lives in a temporary
 directory (notebooks, runtime files, settings, workspaces, the browser profile) and is shut down in a
@@ -28,12 +29,14 @@ __all__ = [
     "CHROMIUM_ARGS",
     "NotebookRunError",
     "JupyterLabServer",
+    "VoilaServer",
     "find_chromium",
     "launch_chromium",
     "open_notebook",
     "run_all_cells",
     "screenshot_element",
     "start_jupyterlab",
+    "start_voila",
     "wait_until",
 ]
 
@@ -240,6 +243,119 @@ def start_jupyterlab(
     server = JupyterLabServer(process, port, token, root, log_path)
     try:
         _wait_for_status(server, startup_timeout)
+        yield server
+    finally:
+        _stop(process, workdir / "runtime")
+        log.close()
+
+
+@dataclass
+class VoilaServer:
+    """A running Voilà server showing one notebook as a page (see :func:`start_voila`)."""
+
+    process: subprocess.Popen
+    port: int
+    root_dir: Path
+    log_path: Path
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def url(self, path: str = "") -> str:
+        """URL of ``path`` on this server (``""``: the notebook's page)."""
+        return f"{self.base_url}/{path.lstrip('/')}"
+
+    def log_tail(self, n_chars: int = 4000) -> str:
+        """The end of the server's log (for failure messages)."""
+        try:
+            return self.log_path.read_text(errors="replace")[-n_chars:]
+        except OSError:
+            return "(no server log)"
+
+
+@contextlib.contextmanager
+def start_voila(
+    notebook: Path,
+    workdir: Path,
+    *,
+    startup_timeout: float = 90.0,
+    env: dict[str, str] | None = None,
+) -> Iterator[VoilaServer]:
+    """Start an isolated Voilà server showing a copy of ``notebook`` at ``/`` and stop it on exit.
+
+    The server listens on 127.0.0.1 on a free port, without a token (as ``make app`` runs it); it opens
+    no browser. Its kernels' connection files go to ``workdir/runtime``, so that any kernel left running is
+    found and stopped. Readiness is checked on a static file: requesting the page would start a kernel.
+
+    Parameters
+    ----------
+    notebook : path
+        The notebook to show (copied into ``workdir/root``).
+    workdir : path
+        An empty temporary directory; the server's root, runtime, config and data directories and its log
+        (``voila.log``) are created in it.
+    startup_timeout : float
+        Seconds to wait for the server to answer.
+    env : dict, optional
+        Extra environment variables for the server and its kernels.
+
+    Yields
+    ------
+    VoilaServer
+    """
+    workdir = Path(workdir)
+    root = workdir / "root"
+    root.mkdir(parents=True)
+    shutil.copy2(notebook, root / Path(notebook).name)
+    for sub in ("runtime", "config", "data"):
+        (workdir / sub).mkdir()
+    port = _free_port()
+    server_env = {
+        **os.environ,
+        "JUPYTER_RUNTIME_DIR": str(workdir / "runtime"),
+        # As for JupyterLab: the user's ~/.jupyter must not change the page; the venv's templates,
+        # widget front ends and kernelspec are still found through sys.prefix.
+        "JUPYTER_CONFIG_DIR": str(workdir / "config"),
+        "JUPYTER_DATA_DIR": str(workdir / "data"),
+        "PYTHONUNBUFFERED": "1",
+        **(env or {}),
+    }
+    cmd = [
+        sys.executable, "-m", "voila", Path(notebook).name,
+        "--no-browser",
+        "--Voila.ip=127.0.0.1",
+        f"--Voila.port={port}",
+        "--Voila.port_retries=0",
+        f"--Voila.connection_dir_root={workdir / 'runtime'}",
+        "--VoilaConfiguration.show_tracebacks=True",  # a failing cell shows its traceback in the page
+    ]
+    log_path = workdir / "voila.log"
+    log = open(log_path, "wb")
+    process = subprocess.Popen(
+        cmd, cwd=root, env=server_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    server = VoilaServer(process, port, root, log_path)
+    try:
+        deadline = time.monotonic() + startup_timeout
+        last_error: Exception | None = None
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(
+                    f"Voila exited with code {process.returncode} before it was ready. Log:\n{server.log_tail()}"
+                )
+            try:
+                with urllib.request.urlopen(server.url("voila/static/voila.js"), timeout=5) as response:
+                    if response.status == 200:
+                        break
+            except (urllib.error.URLError, OSError) as exc:
+                last_error = exc
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"Voila did not answer within {startup_timeout:.0f} s (last error: {last_error!r}). "
+                    f"Log:\n{server.log_tail()}"
+                )
+            time.sleep(0.25)
         yield server
     finally:
         _stop(process, workdir / "runtime")
