@@ -34,7 +34,7 @@ def _binder_requirements() -> tuple[dict[str, Requirement], list[str], list[Requ
         if line.startswith("-"):
             options.append(line)
         elif line.startswith("."):
-            # ".[datasets]" is the repository itself; parse its extras through a stand-in name
+            # ".[datasets,teach]" is the repository itself; parse its extras through a stand-in name
             local.append(Requirement("relaywidgets" + line[1:]))
         else:
             req = Requirement(line)
@@ -53,7 +53,9 @@ def _floor(spec: SpecifierSet) -> Version | None:
 def _runtime_requirements() -> list[Requirement]:
     project = _pyproject()["project"]
     reqs = [Requirement(r) for r in project["dependencies"]]
-    reqs += [Requirement(r) for r in project.get("optional-dependencies", {}).get("datasets", [])]
+    # the extras Binder installs: the bundled data sets, and the teaching kit (Voila serves the app)
+    for extra in ("datasets", "teach"):
+        reqs += [Requirement(r) for r in project.get("optional-dependencies", {}).get(extra, [])]
     return reqs
 
 
@@ -67,6 +69,12 @@ def test_pyproject_declares_the_datasets_extra():
     extras = _pyproject()["project"].get("optional-dependencies", {})
     assert "datasets" in extras
     assert "aeon" in {canonicalize_name(Requirement(r).name) for r in extras["datasets"]}
+
+
+def test_pyproject_declares_the_teach_extra_with_voila():
+    extras = _pyproject()["project"].get("optional-dependencies", {})
+    assert "teach" in extras
+    assert "voila" in {canonicalize_name(Requirement(r).name) for r in extras["teach"]}
 
 
 def _incompatibility(needed: Requirement, listed: Requirement | None) -> str | None:
@@ -110,10 +118,11 @@ def test_every_runtime_dependency_is_in_binder_with_a_compatible_version(req):
     assert problem is None, problem
 
 
-def test_binder_installs_the_repository_with_the_datasets_extra_and_cpu_torch():
+def test_binder_installs_the_repository_with_the_datasets_and_teach_extras_and_cpu_torch():
     _, options, local = _binder_requirements()
-    assert len(local) == 1, "binder/requirements.txt must install the repository itself ('.[datasets]')"
+    assert len(local) == 1, "binder/requirements.txt must install the repository itself ('.[datasets,teach]')"
     assert "datasets" in local[0].extras
+    assert "teach" in local[0].extras, "the Binder link to the app needs Voila: install '.[datasets,teach]'"
     index_lines = [o.split() for o in options if o.startswith(("--extra-index-url", "--index-url"))]
     assert [CPU_INDEX] in [parts[1:] for parts in index_lines], (
         f"binder/requirements.txt must take torch from the CPU wheel index {CPU_INDEX}"

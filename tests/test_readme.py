@@ -14,7 +14,7 @@ README = (ROOT / "README.md").read_text()
 
 def test_quickstart_commands_are_make_targets():
     makefile = (ROOT / "Makefile").read_text()
-    for target in ("lab", "test", "demo"):
+    for target in ("lab", "app", "test", "demo"):
         assert f"make {target}" in README
         assert re.search(rf"^{target}:", makefile, re.M), f"Makefile has no '{target}' target"
     assert "make test" in (ROOT / ".ci" / "run").read_text()
