@@ -8,6 +8,11 @@
    thread each, separate processes), read lazily from the store; the ratio of the times is printed
    (target at least 1.7x) and the two results must be identical.
 
+3. Optional (``--effects``): the effect map of a small trained LSTM (``--effect-units`` units,
+   ``--effect-samples`` sequences of ``--effect-steps`` steps) in this process and on a ``LocalCluster``
+   of 1 and of 2 workers; the times, the 2-vs-1 ratio and whether the three results are identical are
+   printed. ``--effects-only`` skips 1 and 2.
+
 Run with ``python benchmarks/scale_bench.py`` (``--quick`` for a small smoke run). It takes two cores and
 writes the store under ``--dir`` (default: a temporary directory, deleted at the end). The network is a
 small LSTM trained for a few seconds on short delayed-cue sequences, then run over long ones, so its
@@ -81,6 +86,42 @@ def relay_map(store: str, workers: int, times: list[int], n_perm: int):
         return time.perf_counter() - t0, res
 
 
+def effect_maps(args: argparse.Namespace) -> None:
+    """Part 3: the effect map in this process and on 1 and 2 local workers; times, ratio, identity."""
+    import distributed
+    import torch
+
+    from relaywidgets import RecurrentClassifier, make_task, train
+    from relaywidgets.knockout import effect_map
+
+    torch.set_num_threads(1)
+    X, y = make_task("delayed-cue", args.effect_samples, args.effect_steps, seed=2)
+    model = RecurrentClassifier("lstm", X.shape[2], args.effect_units, 4, device="cpu", seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        train(model, X, y, epochs=args.epochs, lr=1e-2, seed=0, progress=False)
+    kw = dict(n_boot=args.n_boot, device="cpu", progress=False)
+    t0 = time.perf_counter()
+    here = effect_map(model, X, y, **kw)
+    seconds = {"in process": time.perf_counter() - t0}
+    same = True
+    for workers in (1, 2):
+        with distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                      dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+            client.wait_for_workers(workers)
+            # warm the workers (imports of torch and relaywidgets) outside the timed run
+            effect_map(model, X[:8, :2], y[:8], n_boot=0, progress=False, client=client)
+            t0 = time.perf_counter()
+            there = effect_map(model, X, y, client=client, **kw)
+            seconds[f"{workers} worker{'s' if workers > 1 else ''}"] = time.perf_counter() - t0
+            same = same and there.identical(here)
+    times = ", ".join(f"{k} {v:.2f} s" for k, v in seconds.items())
+    print(f"3. effect map (LSTM {args.effect_units} units x {args.effect_steps} steps x {args.effect_samples:,} "
+          f"samples, n_boot={args.n_boot}): {times}; 2 workers vs 1: "
+          f"{seconds['1 worker'] / seconds['2 workers']:.2f}x; results identical: {same}; "
+          f"load average {os.getloadavg()[0]:.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small smoke run (tens of MB)")
@@ -92,6 +133,12 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=25)
     parser.add_argument("--every", type=int, default=5, help="relay map at every n-th step")
     parser.add_argument("--n-perm", type=int, default=100)
+    parser.add_argument("--effects", action="store_true", help="also time an effect map on 1 and 2 workers")
+    parser.add_argument("--effects-only", action="store_true", help="time the effect map only (part 3)")
+    parser.add_argument("--effect-units", type=int, default=32)
+    parser.add_argument("--effect-steps", type=int, default=20)
+    parser.add_argument("--effect-samples", type=int, default=2000)
+    parser.add_argument("--n-boot", type=int, default=200)
     parser.add_argument("--write", dest="store", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.store:  # the child process
@@ -99,6 +146,11 @@ def main() -> None:
         return
     if args.quick:
         args.units, args.steps, args.samples, args.batch, args.epochs, args.every = 32, 40, 4000, 512, 10, 4
+        args.effect_units, args.effect_steps, args.effect_samples, args.n_boot = 8, 8, 200, 20
+    if args.effects_only:
+        print(f"Python {platform.python_version()}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}")
+        effect_maps(args)
+        return
     base = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="scale_bench_"))
     base.mkdir(parents=True, exist_ok=True)
     store = base / "scale_bench.zarr"
@@ -134,6 +186,8 @@ def main() -> None:
               f"1 worker {t1:.1f} s, 2 workers {t2:.1f} s: {t1 / t2:.2f}x (target >= 1.7x); "
               f"{n_searches} (concept, step) searches, {int(r1.is_relay.any('node').sum())} with a relay set; "
               f"results identical: {same}; load average after each: {load1:.2f}, {load2:.2f} (2 cores)")
+        if args.effects:
+            effect_maps(args)
     finally:
         shutil.rmtree(store, ignore_errors=True)
         if not args.dir:
