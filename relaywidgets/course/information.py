@@ -78,6 +78,8 @@ def _call(fn: Callable[..., Any], name: str, *args: Any) -> Any:
     """
     check(callable(fn), f"{name} should be a function; got {type(fn).__name__}.", f"Define it with def {name}(...):")
     shown = ", ".join(_short(a) for a in args)
+    # copies, so that a function that changes its input in place cannot change the truths computed from it
+    args = tuple(a.copy() if isinstance(a, np.ndarray) else a for a in args)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)

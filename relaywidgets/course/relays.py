@@ -91,6 +91,8 @@ def _quiet(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
 def _call(fn: Callable[..., Any], name: str, shown: str, *args: Any) -> Any:
     """Call the student's function; ``NotImplementedError`` passes through, other crashes say on which input."""
     check(callable(fn), f"{name} should be a function; got {type(fn).__name__}.", f"Define it with def {name}(...):")
+    # copies, so that a function that changes its input in place cannot change the truths computed from it
+    args = tuple(a.copy() if isinstance(a, np.ndarray) else a for a in args)
     try:
         return _quiet(fn, *args)
     except NotImplementedError:
