@@ -12,7 +12,7 @@ from typing import Any
 
 from .errors import ClusterError, InputError
 
-__all__ = ["CLIENT_CHOICES", "is_client", "check_running", "open_client", "close_all", "cluster_failure"]
+__all__ = ["CLIENT_CHOICES", "check_running", "close_all", "cluster_failure", "is_client", "open_client"]
 
 #: What ``client=`` may be, in the words of the error messages.
 CLIENT_CHOICES = (

@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from ._validation import is_int
 from ._cluster import close_all, cluster_failure, open_client
+from ._validation import is_int
 from .errors import ClusterError, InputError, SweepError
 
 __all__ = ["grid_points", "sweep"]

@@ -12,12 +12,13 @@ from __future__ import annotations
 import contextlib
 import os
 import uuid
-from typing import Any, Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Self
 
 from .._cluster import close_all, cluster_failure, open_client
 from ..errors import ClusterError, RelaywidgetsError
 
-__all__ = ["cluster_for", "BlockRunner", "run_blocks"]
+__all__ = ["BlockRunner", "cluster_for", "run_blocks"]
 
 
 #: Most workers of a ``client="local"`` cluster: each holds its own copy of the model, the inputs and the
@@ -84,12 +85,12 @@ class BlockRunner:
         self._shared_future: Any = None
         self._stack = contextlib.ExitStack()
 
-    def __enter__(self) -> "BlockRunner":
+    def __enter__(self) -> Self:
         if self.client is not None:
             self._stack.enter_context(_eval_mode(self.model))
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self._shared_future = None  # released: the cluster may drop it
         self._stack.close()
 

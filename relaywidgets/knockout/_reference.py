@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-__all__ = ["node_statistic", "condensed_reference"]
+__all__ = ["condensed_reference", "node_statistic"]
 
 #: Bytes of float64 values held at once for the median of a Dask-backed reference (a group of nodes).
 MEDIAN_BUDGET = 2**28

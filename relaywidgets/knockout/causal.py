@@ -13,11 +13,11 @@ from .._resources import check_memory
 from .._validation import check_int, is_int
 from ..errors import InputError, KnockoutError
 from ..metrics import class_accuracy
-from ..models.protocol import RecurrentModel, check_model_inputs, knockout_shape, layer_sizes
-from .evaluate import batched_logits, check_batch_size, check_model, class_names, model_on
 from ..models.plan import compile_knockouts, stack_knockouts
+from ..models.protocol import RecurrentModel, check_model_inputs, knockout_shape, layer_sizes
 from ._distributed import cluster_for, run_blocks
 from ._reference import condensed_reference
+from .evaluate import batched_logits, check_batch_size, check_model, class_names, model_on
 from .from_relays import relay_units
 from .spec import Knockout
 

@@ -170,12 +170,9 @@ def deletion_curve(
     progress : bool, default True
         Show a progress bar over the passes of the network (tqdm.auto).
     client : None, "local", str or distributed.Client, default None
-        Where the knockout sets are evaluated. ``None``: in this process. ``"local"``: a ``LocalCluster`` of
-        single-threaded worker processes, started here and closed at the end; a scheduler address
-        (``"tcp://host:8786"``) or a ``distributed.Client``: that cluster (a Client is left open). The random
-        orderings are drawn here, then the top-k sets of every ordering run as tasks, one stacked pass each,
-        with the runner (model, inputs and intact states) sent once. Built-in rankings are computed here. The
-        result is the in-process one exactly (docs/scaling.md).
+        Where the knockout sets are evaluated, as in :func:`relaywidgets.knockout.effect_map`: the orderings
+        are drawn (and built-in rankings computed) here, then the top-k sets run as tasks, one stacked pass
+        each, with the runner sent once. The result is the in-process one exactly (docs/scaling.md).
 
     Returns
     -------
@@ -380,14 +377,8 @@ def _node_scores(runner: StackedRunner, scores: Any, owner: str) -> np.ndarray:
 
 
 def _drops(
-    runner: StackedRunner,
-    masks: np.ndarray,
-    steps: np.ndarray,
-    rows: np.ndarray,
-    metric: str,
-    progress: bool,
-    owner: str,
-    client: Any = None,
+    runner: StackedRunner, masks: np.ndarray, steps: np.ndarray, rows: np.ndarray, metric: str, progress: bool,
+    owner: str, client: Any = None,
 ) -> np.ndarray:
     """The concept's drop in ``metric`` for every knockout set (rows of ``masks``), one block of passes per task."""
     from tqdm.auto import tqdm
