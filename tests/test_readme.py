@@ -35,3 +35,12 @@ def test_api_example_runs():
     assert set(namespace["relays"].concept.values) >= {"0", "1", "2", "3"}
     assert isinstance(namespace["rw"].explore(namespace["model"], namespace["X_test"][:50],
                                               namespace["y_test"][:50], n_perm=0, progress=False), Explorer)
+
+
+def test_for_teachers_section_points_at_the_course_and_the_app():
+    section = README.split("## For teachers", 1)[1].split("\n## ", 1)[0]
+    assert "make app" in section and "notebooks/app.ipynb" in section
+    assert (ROOT / "notebooks" / "app.ipynb").exists()
+    for command in re.findall(r"nbgrader (\w+) (\w+)", section):
+        assert (ROOT / "notebooks" / "course" / "source" / command[1]).is_dir(), f"no lesson {command[1]!r}"
+    assert (ROOT / "notebooks" / "course" / "README.md").exists()
