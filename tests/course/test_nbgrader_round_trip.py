@@ -135,6 +135,8 @@ def test_nbgrader_round_trip(lesson: str, tmp_path: Path):
         if "### BEGIN SOLUTION" in c.source or "### BEGIN HIDDEN TESTS" in c.source
     ]
     assert not leaked, f"{lesson}: the student version still shows solutions or hidden tests in {leaked}"
+    unanswered = [c for c in student.cells if _nbgrader_meta(c).get("solution") and c.cell_type == "code"]
+    assert unanswered and all("raise NotImplementedError()" in c.source for c in unanswered)
 
     for who, source in (("instructor", root / "source" / lesson / name), ("blank", released)):
         target = root / "submitted" / who / lesson
@@ -147,8 +149,11 @@ def test_nbgrader_round_trip(lesson: str, tmp_path: Path):
         for who in ("instructor", "blank"):
             sub = gb.find_submission(lesson, who)
             scores[who] = {g.name: (g.score, g.max_score) for nb in sub.notebooks for g in nb.grades}
-    graded_ids = [g for g in scores["instructor"]]
+    graded_ids = list(scores["instructor"])
     assert graded_ids, f"{lesson}: the gradebook holds no graded cells"
+    source_nb = nbformat.read(root / "source" / lesson / name, as_version=4)
+    points = {m["grade_id"]: m["points"] for m in map(_nbgrader_meta, source_nb.cells) if m.get("grade")}
+    assert {g: s[1] for g, s in scores["instructor"].items()} == pytest.approx(points)
 
     lost = {g: s for g, s in scores["instructor"].items() if s[0] != s[1]}
     autograded_instructor = nbformat.read(root / "autograded" / "instructor" / lesson / name, as_version=4)
