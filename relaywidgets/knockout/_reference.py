@@ -59,9 +59,13 @@ def node_statistic(data: xr.DataArray, how: str, n_nodes: int | None = None) -> 
     if how == "mean":
         # one read of the store: per-node sums and counts, chunk by chunk, on this process's threads (a
         # distributed Client that is the default scheduler is not asked: the reference is small work)
-        values = data.data.astype(np.float64).reshape(n, -1)
-        total = dask.array.nansum(values, axis=1)
-        count = dask.array.sum(~dask.array.isnan(values), axis=1)
+        # reduced over the stored chunks as they are (a reshape to (node, -1) would first merge the chunks)
+        values = data.data.astype(np.float64)
+        if "node" not in data.dims:
+            values = values.reshape(n, -1)
+        axes = tuple(range(1, values.ndim))
+        total = dask.array.nansum(values, axis=axes)
+        count = dask.array.sum(~dask.array.isnan(values), axis=axes)
         total, count = dask.compute(total, count, scheduler="threads")
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(count > 0, total / np.maximum(count, 1), np.nan)
