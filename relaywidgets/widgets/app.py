@@ -96,13 +96,16 @@ class App(widgets.VBox):
 
     Examples
     --------
+    >>> from relaywidgets import Knockout
+    >>> from relaywidgets.knockout import evaluate
     >>> from relaywidgets.widgets import App
-    >>> ui = App("delayed-cue", "gru", progress=False)
+    >>> ui = App("delayed-cue", "gru", progress=False)  # loads the shipped network at once
     >>> ui.network
     'delayed-cue-gru'
-    >>> ui.explorer.state.knocked_out = ("l0.h0",)
-    >>> ui.explorer.knockout_panel.readout.value.count("accuracy")
-    1
+    >>> ui.explorer.knockout_panel.toggles["l0.h0"].value = True  # what a click on the toggle does
+    >>> X, y, lengths = ui.test_data
+    >>> ui.explorer.state.accuracy == float(evaluate(ui.model, X, y, knockout=Knockout(["l0.h0"])).accuracy)
+    True
     """
 
     task = Unicode("delayed-cue", help="The synthetic task or bundled data set picked.")
@@ -252,7 +255,7 @@ class App(widgets.VBox):
     def _show_status(self, change: Any = None) -> None:
         text = escape(self.status)
         if self.busy:
-            text = f"&#8987; {text}"  # an hourglass while working
+            text = f'<i class="fa fa-spinner fa-spin" aria-hidden="true"></i> {text}'  # Font Awesome ships with ipywidgets
         self.status_area.value = f'<span role="status" aria-live="polite">{text}</span>'
 
     @observe("error")

@@ -5,7 +5,9 @@ Starts Voilà on 127.0.0.1 (as ``make app`` does, on a free port) and drives the
 the explorer; a click on a knockout toggle must make the readout show the accuracy relaywidgets' API gives
 for that knockout on the same network and test sequences (load_pretrained + evaluate, computed here). Then
 a student's path through the controls: pick another task and architecture, press Load, knock out again.
-The page's screenshot is docs/app.png; more go to tests/artifacts/.
+Another page trains a network for a pair without a shipped one: the progress bar shows while the controls
+are disabled, then the explorer of the new network responds to a knockout. The page's screenshot is
+docs/app.png; more go to tests/artifacts/.
 """
 
 from __future__ import annotations
@@ -144,5 +146,62 @@ def test_app_page_renders_the_explorer_and_a_knockout_toggle_updates_the_readout
     _wait_for_explorer(page, f"{task}-{arch}")
     _check_knockout_readout(page, f"{task}-{arch}")
     screenshot_element(page, app, artifacts_dir / "app_second_network.png")
+    assert not _shown_errors(page), f"The app shows an error: {_shown_errors(page)}"
+    assert not page.page_errors, f"Uncaught errors in the Voilà page: {page.page_errors}"
+
+
+def _unshipped_pair() -> tuple[str, str]:
+    """A synthetic task and architecture without a shipped network: the page must train one."""
+    from relaywidgets.pretrained import pretrained
+    from relaywidgets.tasks import tasks
+
+    shipped = {(i.task, i.arch) for i in pretrained().values()}
+    pairs = [(t, a) for t in tasks() for a in ("rnn", "gru", "lstm") if (t, a) not in shipped]
+    if not pairs:
+        pytest.skip("every synthetic task and architecture has a shipped network")
+    return pairs[0]
+
+
+# ipywidgets' progress bar (tqdm.auto draws one in a kernel); it sits in the app's progress area while training.
+_TRAINING_BAR = ".rw-app-progress .progress-bar"
+
+
+@pytest.mark.timeout(420)
+def test_app_page_trains_a_network_with_a_progress_bar(voila_server, page, artifacts_dir):
+    task, arch = _unshipped_pair()
+    page.goto(voila_server.url(), timeout=180_000)
+    _wait_for_explorer(page, FIRST)
+    page.locator(".rw-app-task select").first.select_option(label=f"{task} (synthetic task)")
+    page.locator(".rw-app-arch button", has_text=re.compile(rf"^\s*{arch.upper()}\s*$")).first.click()
+    train = page.locator(".rw-app-train").first
+    wait_until(lambda: "press Train" in _text(page, ".rw-app-status") and page.locator(".rw-app-load").first.is_disabled(),
+               30, f"the app to offer training an {arch.upper()} on {task} (nothing shipped)")
+    train.click()
+
+    def training_shown() -> bool:
+        return bool(page.locator(_TRAINING_BAR).count()) and page.locator(_TRAINING_BAR).first.is_visible()
+
+    try:
+        wait_until(training_shown, 60, "the training progress bar", interval=0.1)
+    except TimeoutError as exc:
+        pytest.fail(f"{exc} Status {_text(page, '.rw-app-status')!r}, errors {_shown_errors(page)}")
+    # Busy: the controls are off and the status says what is running.
+    assert train.is_disabled() and page.locator(".rw-app-task select").first.is_disabled()
+    assert "Training" in _text(page, ".rw-app-status")
+    page.screenshot(path=str(artifacts_dir / "app_training.png"))
+
+    network = f"{task}-{arch} (trained here)"
+    _wait_for_explorer(page, network, timeout=300)
+    assert train.is_enabled()
+    assert not page.locator(_TRAINING_BAR).count(), "the finished progress bar is cleared"
+    shown = float(re.search(r"sequences:\s*([0-9]+\.[0-9]+)", _text(page, ".rw-app-network")).group(1))
+    _, intact = _accuracies(_text(page, ".rw-accuracy"))
+    assert abs(shown - intact) <= DISPLAY_TOL, "the app and its explorer must agree on the intact accuracy"
+    # A knockout reaches the new network: the toggle's unit is listed as knocked out and the readout is live.
+    node = page.locator(".rw-node-toggle").first.inner_text().strip()
+    page.locator(".rw-node-toggle").first.click()
+    wait_until(lambda: node in _text(page, ".rw-knocked-out"), 60, f"{node} to be knocked out")
+    _accuracies(_text(page, ".rw-accuracy"))
+    screenshot_element(page, page.locator(".rw-app").first, artifacts_dir / "app_trained.png")
     assert not _shown_errors(page), f"The app shows an error: {_shown_errors(page)}"
     assert not page.page_errors, f"Uncaught errors in the Voilà page: {page.page_errors}"
