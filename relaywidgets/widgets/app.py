@@ -23,6 +23,13 @@ from .explorer import Explorer, explore
 
 __all__ = ["App", "AppError", "app"]
 
+# Arguments the app passes itself (from its own parameters), so they cannot come in the kwargs dicts too.
+_OWN_ARGUMENTS = {
+    "train_kwargs": ("lengths", "seed", "progress"),
+    "find_relays_kwargs": ("progress",),
+}
+
+
 class AppError(InputError, TraitError):
     """A value the app cannot take (an unknown task or architecture, or no shipped network for the pair)."""
 
@@ -132,6 +139,12 @@ class App(widgets.VBox):
         for name, value in (("train_kwargs", train_kwargs), ("find_relays_kwargs", find_relays_kwargs)):
             if value is not None and not isinstance(value, dict):
                 raise AppError(f"The {name!r} parameter of App must be a dict or None. Got {value!r} instead.")
+            clash = [k for k in _OWN_ARGUMENTS[name] if k in (value or {})]
+            if clash:
+                raise AppError(
+                    f"The {name!r} parameter of App cannot set {', '.join(map(repr, clash))}: the app sets "
+                    "them itself (pass App(seed=..., progress=...) instead)."
+                )
         self.train_kwargs = dict(train_kwargs or {})
         self.find_relays_kwargs = dict(find_relays_kwargs or {})
         self.progress = bool(progress)

@@ -191,6 +191,10 @@ def test_bad_values_are_refused_with_the_choices():
         App(hidden_size=0, autoload=False)
     with pytest.raises(AppError, match="'train_kwargs' parameter of App must be a dict"):
         App(train_kwargs=[("epochs", 3)], autoload=False)
+    with pytest.raises(AppError, match="cannot set 'seed'.*App\\(seed=..., progress=...\\)"):
+        App(train_kwargs={"seed": 3}, autoload=False)
+    with pytest.raises(AppError, match="'find_relays_kwargs' parameter of App cannot set 'progress'"):
+        App(find_relays_kwargs={"progress": False}, autoload=False)
     ui = App(autoload=False)
     with pytest.raises(AppError, match="'rnn', 'lstm', 'gru'"):
         ui.arch = "transformer"
