@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ._answers import as_labels, as_name, as_number
+from ._answers import as_name, as_number
 from ._feedback import check
 
 __all__ = [
@@ -392,8 +392,13 @@ def check_drifting(
     >>> res = find_relays(latched_cue(n_nodes=4, n_steps=4, n_samples=1000), concepts=[1], n_perm=0, progress=False)
     >>> check_drifting([], {"latch": res}, start=0)
     """
-    names = as_labels(drifting, "drifting") if not isinstance(drifting, str) else [drifting]
-    mine = {as_name(n, "each entry of drifting", results) for n in names}
+    if isinstance(drifting, str):
+        drifting = [drifting]
+    check(
+        isinstance(drifting, (list, tuple, set, np.ndarray)),
+        f"drifting should be a list of architecture names such as ['rnn']; got {drifting!r}.",
+    )
+    mine = {as_name(n, "each entry of drifting", results) for n in drifting}
     for arch, result in results.items():
         persistence, chance = excess_persistence(result, threshold, start=start)
         excess = persistence - chance

@@ -207,3 +207,5 @@ def test_drifting(results):
     fails_with("Judge by the excess over chance", ar.check_drifting, [], results)
     fails_with("localized storage", ar.check_drifting, ["hop", "latch"], results)
     fails_with("should be one of", ar.check_drifting, ["rnn"], results)
+    fails_with("should be one of", ar.check_drifting, [0], results)
+    fails_with("list of architecture names", ar.check_drifting, None, results)
