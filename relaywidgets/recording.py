@@ -306,6 +306,19 @@ def _verify_digest(ds: xr.Dataset, where: str) -> xr.Dataset:
     return out
 
 
+def _check_hdf5_header(path: Path) -> None:
+    """Open ``path`` with h5py and read its root attributes, as h5netcdf does first; raise what they raise.
+
+    A damaged file that fails there would leave h5netcdf a half-built File whose destructor raises later, at
+    some garbage collection, an AttributeError printed far from the load (and, on Python 3.11, able to break an
+    ``ast.parse`` running at that moment). Failing here first keeps the error where it belongs.
+    """
+    import h5py
+
+    with h5py.File(path, "r") as handle:
+        handle.attrs.get("_nc3_strict")
+
+
 def load_recording(path: str | os.PathLike) -> xr.Dataset:
     """Read a recording written by :func:`save_recording` (fully into memory) and check it.
 
@@ -326,6 +339,7 @@ def load_recording(path: str | os.PathLike) -> xr.Dataset:
     if not path.is_file():
         raise RecordingError(f"No recording file at {str(path)!r}.")
     try:
+        _check_hdf5_header(path)
         with xr.open_dataset(path, engine="h5netcdf") as handle:
             ds = handle.load()
     except Exception as exc:  # h5py/xarray raise many types for foreign files

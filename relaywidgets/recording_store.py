@@ -18,6 +18,7 @@ from typing import Any, Callable
 import numpy as np
 import xarray as xr
 
+from ._files import describe_os_error
 from ._validation import is_int
 from .contract import check_recording
 from .errors import InputError, RecordingError
@@ -100,6 +101,11 @@ def record_to_store(
     from .models import stepwise
     from .models.protocol import check_model, check_model_inputs, is_recurrent_model
 
+    if not isinstance(store, (str, os.PathLike)):
+        raise InputError(
+            "The 'store' parameter of record must be the path (a str or pathlib.Path) of a new directory, e.g. "
+            f"'run.zarr'. Got {store!r} instead."
+        )
     final = Path(store)
     if final.exists():
         raise InputError(
@@ -125,7 +131,13 @@ def record_to_store(
     n = int(Xn.shape[0])
     partial = final.with_name(final.name + PARTIAL_SUFFIX)
     _clear_partial(partial)
-    final.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RecordingError(
+            f"Could not create the directory {str(final.parent)!r} for the recording store ({exc.strerror or exc}). "
+            "Create it yourself or record elsewhere."
+        ) from None
     try:
         for s0 in range(0, n, batch_size):
             s1 = min(n, s0 + batch_size)
@@ -139,25 +151,137 @@ def record_to_store(
                     name: {"chunks": tuple(
                         batch_size if d == "sample" else tc if (d == "time" and name != "input") else part.sizes[d]
                         for d in part[name].dims
-                    )}
+                    ), **_checksum_filter(part[name])}
                     for name in part.data_vars
                 }
-                part.to_zarr(partial, mode="w-", encoding=encoding, consolidated=False, zarr_format=_ZARR_FORMAT)
+                # the coordinates too: a flipped bit in the node labels or step numbers is as wrong as in the data
+                encoding.update({name: _checksum_filter(part[name]) for name in part.coords})
+                # every chunk written, all-NaN ones too, so that a missing chunk means a damaged store
+                part.to_zarr(partial, mode="w-", encoding=encoding, consolidated=False, zarr_format=_ZARR_FORMAT,
+                             write_empty_chunks=True)
             else:
                 # only what grows along 'sample' is appended; the node/class/feature coordinates are written once
                 grow = part[[v for v in part.data_vars if "sample" in part[v].dims]]
                 grow = grow.drop_vars([c for c in grow.coords if "sample" not in grow[c].dims])
-                grow.to_zarr(partial, append_dim="sample", consolidated=False, zarr_format=_ZARR_FORMAT)
+                grow.to_zarr(partial, append_dim="sample", consolidated=False, zarr_format=_ZARR_FORMAT,
+                             write_empty_chunks=True)
             del part
         import zarr
 
         # Last: the consolidated metadata, which open_store requires, then the rename that makes the store appear.
         zarr.consolidate_metadata(str(partial), zarr_format=_ZARR_FORMAT)
         os.replace(partial, final)
-    except BaseException:
+    except BaseException as exc:
+        _wait_for_pending_writes()
         shutil.rmtree(partial, ignore_errors=True)
+        if isinstance(exc, OSError):  # disk full, file-size limit, permissions: our error, with what to do
+            raise RecordingError(describe_os_error(exc, final, "recording store")) from None
         raise
     return open_store(final)
+
+
+def _wait_for_pending_writes() -> None:
+    """Let the chunk writes zarr still has in flight finish (or fail) before the partial store is removed.
+
+    zarr writes chunks concurrently on its own event loop and returns at the first failure (a full disk, say)
+    while the other writes go on; removing the partial store at once would let them recreate files in it.
+    """
+    try:
+        import asyncio
+
+        from zarr.core.sync import sync
+    except ImportError:  # another zarr: nothing known to wait for
+        return
+
+    async def drain() -> None:
+        current = asyncio.current_task()
+        pending = [task for task in asyncio.all_tasks() if task is not current]
+        if pending:
+            await asyncio.wait(pending, timeout=30)
+
+    try:
+        sync(drain())
+    except Exception:  # noqa: BLE001 - best effort: the removal below still runs
+        pass
+
+
+def _checksum_filter(var: xr.DataArray) -> dict[str, Any]:
+    """A CRC-32 of every stored chunk of a numeric variable, checked when the chunk is read back.
+
+    A flipped bit in a compressed chunk can decompress into other, plausible numbers; with the checksum it is a
+    :class:`RecordingError` instead (:class:`_CheckedChunks`). numcodecs' CRC32 is a standard Zarr filter, so
+    the stores stay readable by any Zarr reader. Object (variable-length text) arrays keep their own codec only.
+    """
+    if var.dtype.kind not in "biufcUS":  # fixed-width text is bytes to the filter; object arrays have their codec
+        return {}
+    from numcodecs import CRC32
+
+    return {"filters": [CRC32()]}
+
+
+class _CheckedChunks:
+    """A stored Zarr array whose failed reads are :class:`RecordingError` naming the store and the variable.
+
+    The lazy variables of a store are read chunk by chunk wherever an analysis computes them (in this process
+    or on Dask workers); a damaged chunk (checksum mismatch, bytes that do not decompress) would otherwise be a
+    raw RuntimeError from the codec, raised far from the store it came from.
+    """
+
+    def __init__(self, array: Any, path: Path, name: str) -> None:
+        self.array, self.path, self.name = array, str(path), name
+        self.shape, self.dtype, self.ndim = tuple(array.shape), np.dtype(array.dtype), len(array.shape)
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        try:
+            return np.asarray(self.array[key])
+        except Exception as exc:  # noqa: BLE001 - codecs and stores raise many types; all mean "damaged here"
+            raise RecordingError(_damaged(self.path, self.name, exc)) from None
+
+
+def _has_checksums(array: Any) -> bool:
+    return any(type(f).__name__ == "CRC32" for f in (getattr(array, "filters", None) or ()))
+
+
+def _damaged(path: str, name: str | None, exc: BaseException) -> str:
+    what = "its checksum does not match (corrupted bytes)" if "checksum" in str(exc) else (
+        f"it does not read back ({type(exc).__name__}: {exc})")
+    chunk = "a stored chunk" + ("" if name is None else f" of {name!r}")
+    return (f"The recording store {path!r} is damaged: {chunk} is corrupted or unreadable, {what}. Record it "
+            "again, or restore the store from a copy.")
+
+
+def _is_damage(exc: BaseException) -> bool:
+    """Whether a read failed on a chunk's bytes (a checksum or the decompressor), not on the store's layout."""
+    return isinstance(exc, RuntimeError) and ("checksum" in str(exc) or "decompress" in str(exc))
+
+
+def _guard_lazy_variables(ds: xr.Dataset, path: Path, names: list[str]) -> xr.Dataset:
+    """Replace the Dask arrays of ``names`` by ones that read through :class:`_CheckedChunks`, chunks unchanged."""
+    import dask.array as da
+    import zarr
+
+    group = zarr.open_group(str(path), mode="r", zarr_format=_ZARR_FORMAT)
+    for name, stored in group.arrays():
+        # a store written with checksums has every chunk (write_empty_chunks): a missing one would read as the fill
+        # value (NaN, 0 or '') without any error. Older stores leave all-NaN chunks out, so they are not checked.
+        if _has_checksums(stored) and stored.nchunks_initialized < stored.nchunks:
+            raise RecordingError(
+                f"The recording store {str(path)!r} is damaged: {stored.nchunks - stored.nchunks_initialized} of the "
+                f"{stored.nchunks} stored chunks of {name!r} are missing. Record it again, or restore the store from "
+                "a copy."
+            )
+    out = {}
+    for name in names:
+        var = ds[name]
+        stored = group[name]
+        # only where xarray's decoding is the identity (float data, NaN fill): the values are then the stored ones
+        if var.chunks is None or np.dtype(stored.dtype) != var.dtype or var.dtype.kind != "f":
+            continue
+        checked = _CheckedChunks(stored, path, name)
+        data = da.from_array(checked, chunks=var.chunks, asarray=False, lock=False, fancy=False,
+                             name=f"relaywidgets-store-{name}-{da.core.tokenize(str(path), name, var.chunks)}")
+        out[name] = var.copy(data=data)
+    return ds.assign(out)
 
 
 def _clear_partial(partial: Path) -> None:
@@ -224,6 +348,8 @@ def open_store(path: str | os.PathLike, *, chunks: Any = None) -> xr.Dataset:
             warnings.simplefilter("ignore", RuntimeWarning)
             ds = xr.open_zarr(path, consolidated=True, chunks=chunks if chunks is not None else {})
     except Exception as exc:  # zarr and xarray raise many types for foreign directories
+        if _is_damage(exc):  # the index coordinates are read on opening
+            raise RecordingError(_damaged(str(path), None, exc)) from None
         raise RecordingError(
             f"{str(path)!r} is not a Zarr recording store ({type(exc).__name__}: {exc}). Write stores with "
             "relaywidgets.record(model, X, y, store=path)."
@@ -231,8 +357,17 @@ def open_store(path: str | os.PathLike, *, chunks: Any = None) -> xr.Dataset:
     # The per-sample and per-node variables are small (O(samples)) and read by every analysis: load them now;
     # only the (…, time, sample) arrays stay on disk.
     small = [name for name in ds.variables if "time" not in ds[name].dims or name == "time"]
-    ds = ds.assign({name: ds[name].load() for name in small if name in ds.data_vars})
-    ds = ds.assign_coords({name: ds[name].load() for name in small if name in ds.coords})
+    loading = None
+    try:
+        for loading in small:
+            ds.variables[loading].load()  # one variable at a time (not its coordinates), to name the damaged one
+        ds = ds.assign({name: ds[name].load() for name in small if name in ds.data_vars})
+        ds = ds.assign_coords({name: ds[name].load() for name in small if name in ds.coords})
+        ds = _guard_lazy_variables(ds, path, [n for n in ds.data_vars if n not in small])
+    except RecordingError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a damaged chunk of a small variable: name the store and the variable
+        raise RecordingError(_damaged(str(path), str(loading), exc)) from None
     if "hidden_size" in ds.attrs and isinstance(ds.attrs["hidden_size"], list):
         ds.attrs["hidden_size"] = np.array(ds.attrs["hidden_size"], dtype=np.int64)  # JSON has no arrays
     for name in ("node", "class_name", "module"):
