@@ -30,6 +30,7 @@ from hypothesis import strategies as st
 import relaywidgets as rw
 from relaywidgets import ModelFileError, RecordingError
 from relaywidgets.knockout import KnockoutSession, evaluate
+from relaywidgets.relay import ConstantOutputWarning
 
 from test_fuzz import FUZZ, outcome  # noqa: E402 (the sibling module, on sys.path under pytest)
 
@@ -43,7 +44,7 @@ MODELS = [rw.RecurrentClassifier("gru", 4, 3, 4, device="cpu", seed=s) for s in 
 MODEL = MODELS[0]
 REC = rw.record(MODEL, X, Y)
 with warnings.catch_warnings():
-    warnings.simplefilter("ignore", rw.relay.ConstantOutputWarning)  # class 1 is never predicted: no relays there
+    warnings.simplefilter("ignore", ConstantOutputWarning)  # class 1 is never predicted: no relays there
     RELAYS = rw.find_relays(REC, n_perm=0, progress=False)
 
 
