@@ -71,3 +71,31 @@ def test_client_local_starts_a_cluster_of_worker_processes_and_gives_the_same_te
     kw = dict(n_random=12, seed=3, significant_only=False, lengths=lengths, batch_size=90)
     xr.testing.assert_identical(relay_knockout_test(model, X, y, relays, 1, client="local", **kw),
                                 relay_knockout_test(model, X, y, relays, 1, **kw))
+
+
+def test_find_relays_takes_a_scheduler_address_and_leaves_that_cluster_running(store, client):
+    lazy = load_recording(store)
+    kw = dict(n_perm=10, seed=2, progress=False)
+    _same(find_relays(lazy, client=client.scheduler.address, **kw), find_relays(lazy, client=False, **kw))
+    assert client.status == "running" and len(client.scheduler_info()["workers"]) == 2
+
+
+@pytest.mark.slow  # starts and stops its own cluster of worker processes (about 5-10 s)
+def test_find_relays_client_local_starts_and_closes_its_own_cluster(store, monkeypatch):
+    import relaywidgets.relay.distributed as dist
+
+    opened = []
+
+    def spy(client, owner):
+        result = real(client, owner)
+        opened.extend(result[1])
+        return result
+
+    real = dist.open_client
+    monkeypatch.setattr(dist, "open_client", spy)
+    lazy = load_recording(store)
+    kw = dict(n_perm=10, seed=2, progress=False)
+    _same(find_relays(lazy, client="local", **kw), find_relays(lazy, client=False, **kw))
+    new_client, new_cluster = opened
+    assert isinstance(new_cluster, distributed.LocalCluster)
+    assert new_client.status == "closed" and new_cluster.status.name == "closed"

@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 import xarray as xr
 
-from .._cluster import check_running, cluster_failure, is_client
+from .._cluster import cluster_failure, open_client
 from ..errors import ClusterError, InputError, RelaywidgetsError
 from ._step import StepOutcome, StepSetup, analyse_step
 
@@ -26,31 +26,24 @@ def is_lazy(data: xr.DataArray) -> bool:
     return data.chunks is not None
 
 
-def resolve_client(client: Any, lazy: bool, owner: str) -> Any:
-    """The Client to run on, or None for this process.
+def resolve_client(client: Any, lazy: bool, owner: str) -> tuple[Any, list[Any]]:
+    """The Client to run on (None: this process) and what this call opened (to close when done).
 
-    ``None``: the current Client when one exists and the recording is Dask-backed (``lazy``); ``False``: none.
+    ``None``: the current Client when one exists and the recording is Dask-backed (``lazy``); ``False``: none;
+    ``"local"``, a scheduler address or a Client: as everywhere else (:func:`relaywidgets._cluster.open_client`).
     """
-    if client is False:
-        return None
     if client is None:
         # No Client can exist before distributed was imported: skip the import (about half a second).
         if not lazy or "distributed" not in sys.modules:
-            return None
+            return None, []
         from distributed import Client
 
         try:
             current = Client.current()
         except ValueError:  # no current client
-            return None
-        return current if current.status == "running" else None
-    if not is_client(client):
-        raise InputError(
-            f"The 'client' parameter of {owner} must be a dask.distributed.Client, False or None. Got "
-            f"{type(client).__name__} instead. Connect with distributed.Client('tcp://scheduler:8786') "
-            "(docs/scaling.md)."
-        )
-    return check_running(client, owner, in_process="client=False")
+            return None, []
+        return (current if current.status == "running" else None), []
+    return open_client(client, owner)
 
 
 def _time_groups(hidden: xr.DataArray) -> list[range]:

@@ -18,6 +18,7 @@ from ..info.backends import NumpyBackend, get_backend
 from ..info import discretizers
 from ._slice import SliceResult
 from ._step import StepSetup
+from .._cluster import close_all
 from .distributed import is_lazy, local_steps, resolve_client, run_steps
 from .threshold import RelayRule, check_order, check_rule, relay_members
 
@@ -126,11 +127,13 @@ def find_relays(
     variable : {"hidden", "cell"}, default "hidden"
         The recording variable analysed: the hidden state h_t, or an LSTM's cell state c_t
         (node labels stay the same; attribute ``variable`` says which).
-    client : dask.distributed.Client, False or None, default None
+    client : None, False, "local", str or dask.distributed.Client, default None
         Where the steps run. A recording opened from a Zarr store (Dask-backed) is read one stored block
         of steps at a time and never loaded whole. With a Client, each step (all concepts at once) is a
         task on its workers; None uses the current Client when one exists and the recording is
-        Dask-backed, and runs in this process otherwise; False always runs in this process. Results
+        Dask-backed, and runs in this process otherwise; False always runs in this process; "local"
+        starts a LocalCluster of single-threaded worker processes for this call (closed at the end); another
+        string is a scheduler address ("tcp://host:8786") to connect to. Results
         are identical wherever the steps run (permutations are seeded per step). See docs/scaling.md.
 
     Returns
@@ -210,11 +213,10 @@ def find_relays(
     hidden = prep.state_variable(rec, variable, node_pos, time_pos, owner)
     discrete = est.kind == "discrete"
     lazy = is_lazy(hidden)
-    run_on = resolve_client(client, lazy, owner)
     whole_codes = None
     if discrete:
         if callable(discretizer) and not isinstance(discretizer, str):
-            if lazy or run_on is not None:
+            if lazy or not (client is None or client is False):
                 raise InputError(
                     f"A callable discretizer sees the whole recording at once, which {owner} does not load from a "
                     "Dask-backed recording or send to a cluster. Pass a named discretizer "
@@ -237,6 +239,7 @@ def find_relays(
 
     C, T, n = len(concept_list), len(time_pos), len(node_pos)
     arrays = _allocate(C, T, n)
+    run_on, opened = resolve_client(client, lazy, owner)  # last before the try that closes what it opened
     constant: dict[str, list[int]] = {}
     failed: dict[str, list[tuple[int, str]]] = {}
     worst: tuple[float, int, int, int] | None = None
@@ -258,6 +261,7 @@ def find_relays(
     finally:
         if bar is not None:
             bar.close()
+        close_all(opened)  # a "local" cluster or an address this call connected to; a Client handed in stays open
     # in step order whatever order the steps finished in, so warnings read the same in memory and on a cluster
     for oc in sorted(outcomes, key=lambda o: o.t_pos):
         ti, t_label, n_s = oc.t_pos, oc.t_label, oc.n_samples

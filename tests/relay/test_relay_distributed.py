@@ -74,8 +74,10 @@ def test_in_memory_recording_on_a_cluster_when_asked(store, cluster):
 
 def test_bad_client_and_callable_discretizer(store, cluster):
     lazy = load_recording(store)
-    with pytest.raises(InputError, match="must be a dask.distributed.Client"):
-        find_relays(lazy, client="tcp://nowhere:8786", **KW)
+    with pytest.raises(InputError, match="must be None.*'local'.*Got 'locl'"):
+        find_relays(lazy, client="locl", **KW)
+    with pytest.raises(InputError, match="must be None.*Got 3"):
+        find_relays(lazy, client=3, **KW)
     with pytest.raises(InputError, match="callable discretizer"):
         find_relays(lazy, discretizer=lambda h: (h > 0).astype(np.int8), client=False, **KW)
     client = distributed.Client(cluster)
