@@ -77,6 +77,20 @@ def _is_type_checking(test: ast.expr) -> bool:
     )
 
 
+def _parse(path: Path) -> ast.AST:
+    """``ast.parse``, retried: CPython 3.11's AST conversion can raise a spurious ``SystemError`` ("AST
+    constructor recursion depth mismatch", python/cpython#106905) while another thread, such as a Dask worker
+    thread left by an earlier test, is parsing too. The error is not about the file; a retry parses it."""
+    source = path.read_text(encoding="utf-8")
+    for attempt in range(5):
+        try:
+            return ast.parse(source, filename=str(path))
+        except SystemError:
+            if attempt == 4:
+                raise
+    raise AssertionError("unreachable")
+
+
 def _imports(path: Path) -> list[tuple[str, bool, int]]:
     """(imported relaywidgets module, at module level?, line) for every import in ``path``."""
     module = _module_name(path)
@@ -107,7 +121,7 @@ def _imports(path: Path) -> list[tuple[str, bool, int]]:
             inner = top and not isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))
             visit(child, inner)
 
-    visit(ast.parse(path.read_text(encoding="utf-8"), filename=str(path)), True)
+    visit(_parse(path), True)
     return found
 
 

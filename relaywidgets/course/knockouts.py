@@ -7,14 +7,15 @@ which one in the hint.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from ._answers import as_labels, as_name, as_number, as_vector, close
+from ._answers import as_labels, as_number, as_vector, close
 from ._feedback import check
+from .knockout_statistics import check_deletion_reading, check_expected_p, expected_p_truth
+from .latch import latch_network
 
 __all__ = [
     "check_class_drop",
@@ -25,76 +26,15 @@ __all__ = [
     "check_redundant_causal_set",
     "check_relay_without_effect",
     "check_single_latch_drops",
+    "expected_p_truth",
     "latch_network",
 ]
 
+# latch_network (course.latch) and the checks on knockout statistics (course.knockout_statistics) live in their
+# own modules; they are re-exported here because lesson 3 reads every check from relaywidgets.course.knockouts.
+
 #: The knockouts ``check_class_drop`` tries by default: (units, times) pairs.
 CLASS_DROP_CASES: tuple[tuple[list[int], Any], ...] = (([0], None), ([0], [0, 1]), ([1, 2], None))
-
-
-def latch_network(hidden_size: int = 6, *, copies: int = 1, seed: int = 0) -> Any:
-    """The hand-wired Elman RNN of lesson 3: ``copies`` latch units store a 2-class cue, the rest forget it.
-
-    Input channels (0, 1) of the 2-class *delayed-cue* task. Each latch unit ``u < copies`` computes
-    ``h_u(t) = tanh(3 h_u(t-1) + 2 (x_1(t) - x_0(t)))``: the cue at steps 1-2 pushes it to +1 (class 1) or
-    -1 (class 0) and the self-connection of 3 holds it there against noise and distractors. The other units
-    read a random mix of the two channels (seeded) with a self-connection of 0.4, so they follow the current
-    input and forget it within a few steps. The readout reads the latches only:
-    ``logits = (-5, +5) * mean(h_latches)``; with every latch at 0 both logits are 0 and ``argmax`` says
-    class 0.
-
-    Parameters
-    ----------
-    hidden_size : int, default 6
-        Units in the layer (at least ``copies + 1``).
-    copies : int, default 1
-        Number of redundant latch units (units ``0 .. copies - 1``).
-    seed : int, default 0
-        Seed of the random input weights of the forgetting units.
-
-    Returns
-    -------
-    RecurrentClassifier
-        On the CPU, in eval mode; ``metadata["task"]`` is ``"delayed-cue"``.
-
-    Examples
-    --------
-    >>> from relaywidgets.course.knockouts import latch_network
-    >>> net = latch_network()
-    >>> net.rnn.weight_hh_l0[0, 0].item(), net.readout.weight[:, 0].tolist()
-    (3.0, [-5.0, 5.0])
-    >>> latch_network(copies=2).readout.weight[:, :2].tolist()
-    [[-2.5, -2.5], [2.5, 2.5]]
-    """
-    import torch
-
-    from ..errors import InputError
-    from ..models import RecurrentClassifier
-
-    if isinstance(copies, bool) or not isinstance(copies, (int, np.integer)) or copies < 1:
-        raise InputError(f"The 'copies' parameter of latch_network must be an int in [1, inf). Got {copies!r} instead.")
-    if isinstance(hidden_size, bool) or not isinstance(hidden_size, (int, np.integer)) or hidden_size <= copies:
-        raise InputError(
-            f"The 'hidden_size' parameter of latch_network must be an int above copies={copies} (the latches "
-            f"need forgetting units beside them). Got {hidden_size!r} instead."
-        )
-    H, k = int(hidden_size), int(copies)
-    net = RecurrentClassifier("rnn", input_size=2, hidden_size=H, num_classes=2, device="cpu")
-    with torch.no_grad():
-        for p in net.parameters():
-            p.zero_()
-        w_in, w_rec = torch.zeros(H, 2), torch.zeros(H, H)
-        for u in range(k):
-            w_in[u] = torch.tensor([-2.0, 2.0])  # channel 1 minus channel 0: the cue's sign ...
-            w_rec[u, u] = 3.0  # ... held by a strong self-connection
-        w_in[k:] = torch.randn(H - k, 2, generator=torch.Generator().manual_seed(seed))  # the current input ...
-        w_rec[k:, k:] = 0.4 * torch.eye(H - k)  # ... with a short memory
-        net.rnn.weight_ih_l0.copy_(w_in)
-        net.rnn.weight_hh_l0.copy_(w_rec)
-        for u in range(k):
-            net.readout.weight[:, u] = torch.tensor([-5.0, 5.0]) / k
-    net.metadata["task"] = "delayed-cue"
-    return net.eval()
 
 
 def _class_drop_truth(model: Any, X: Any, y: Any, units: Sequence[int], times: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -438,164 +378,3 @@ def check_redundant_causal_set(causal_units: Any, model: Any, X: Any, y: Any, *,
         "causal set grows greedily: the first latch is picked by the margin (it halves), and only with the "
         "second one knocked out as well does the accuracy fall.",
     )
-
-
-def expected_p_truth(n_units: int, set_size: int, n_random: int) -> float:
-    """Expected empirical p-value of a relay set that is the only set of its size that hurts.
-
-    Controls are ``n_random`` independent uniform draws of ``set_size`` of ``n_units`` units (the relay set
-    itself may be drawn); p = (1 + #controls at least as harmful) / (1 + n_random).
-
-    Examples
-    --------
-    >>> round(expected_p_truth(6, 1, 100), 3)
-    0.175
-    """
-    return (1 + n_random / math.comb(n_units, set_size)) / (1 + n_random)
-
-
-#: The (n_units, set_size, n_random) cases ``check_expected_p`` tries by default.
-EXPECTED_P_CASES: tuple[tuple[int, int, int], ...] = ((6, 1, 100), (16, 3, 100), (8, 2, 50))
-
-
-def check_expected_p(
-    expected_p: Callable[[int, int, int], Any],
-    *,
-    cases: Sequence[tuple[int, int, int]] = EXPECTED_P_CASES,
-) -> None:
-    """Check a student's ``expected_p(n_units, set_size, n_random)`` against the exact expectation.
-
-    Parameters
-    ----------
-    expected_p : callable
-        The student's function.
-    cases : sequence of (n_units, set_size, n_random), optional
-        Where to compare.
-
-    Examples
-    --------
-    >>> import math
-    >>> check_expected_p(lambda n, k, r: (1 + r / math.comb(n, k)) / (1 + r))
-    >>> check_expected_p(lambda n, k, r: 1 / (1 + r))
-    Traceback (most recent call last):
-    ...
-    relaywidgets.course._feedback.AnswerError: expected_p(6, 1, 100) is 0.0099; it should be 0.1749.
-    Hint: 1 / (n_random + 1) is the floor ...
-    """
-    check(callable(expected_p), f"expected_p should be a function; got {expected_p!r}.")
-    for n, k, r in cases:
-        value = as_number(expected_p(n, k, r), f"expected_p({n}, {k}, {r})")
-        truth = expected_p_truth(n, k, r)
-        if abs(value - truth) <= 1e-9 + 1e-6 * truth:
-            continue
-        combos = math.comb(n, k)
-        if abs(value - 1 / (1 + r)) <= 1e-9:
-            hint = (
-                "1 / (n_random + 1) is the floor when no control can be as harmful. But the controls are drawn from "
-                "all units, so some of them are the relay set itself: each draw is it with probability "
-                "1 / comb(n_units, set_size)."
-            )
-        elif abs(value - 1 / combos) <= 1e-9:
-            hint = (
-                "1 / comb(n_units, set_size) is the chance that one control is the relay set. The p-value also counts "
-                "the relay set itself: (1 + expected number of such controls) / (1 + n_random)."
-            )
-        elif abs(value - (1 + r * k / n) / (1 + r)) <= 1e-9 or abs(value - k / n) <= 1e-9:
-            hint = (
-                "set_size / n_units is the chance that a random set contains a given unit, not that it equals the "
-                "relay set: there are comb(n_units, set_size) equally likely sets."
-            )
-        else:
-            hint = "Count the controls expected to equal the relay set, n_random / comb(n_units, set_size)."
-        check(False, f"expected_p({n}, {k}, {r}) is {value:.3g}; it should be {truth:.4g}.", hint)
-
-
-def check_deletion_reading(
-    best_ranking: Any,
-    n_relay_significant: Any,
-    curves: Mapping[Any, Any],
-    *,
-    relay_ranking: str = "aggregated_score",
-    exclude: Sequence[str] = ("effect",),
-    alpha: float = 0.05,
-) -> None:
-    """Check two readings of deletion curves: the best ranking over classes, and the relay ranking's significance.
-
-    Parameters
-    ----------
-    best_ranking : str
-        The ranking with the largest area over random, averaged over the classes of ``curves``, among the
-        rankings not in ``exclude``.
-    n_relay_significant : int
-        For how many classes the relay ranking ``relay_ranking`` beats random orderings (p < ``alpha``).
-    curves : mapping of class to xarray.Dataset
-        :func:`relaywidgets.knockout.deletion_curve` results with several rankings (a ``ranking`` dim).
-    relay_ranking : str, default "aggregated_score"
-        The relay ranking whose significance is counted.
-    exclude : sequence of str, default ("effect",)
-        Rankings left out of the contest: the single-unit effect is the causal oracle, not a method.
-    alpha : float, default 0.05
-        Significance level.
-
-    Examples
-    --------
-    >>> import xarray as xr
-    >>> def dc(areas, ps, first):
-    ...     return xr.Dataset({"area": ("ranking", areas), "p_value": ("ranking", ps),
-    ...                        "curve": (("ranking", "k"), [[f, f] for f in first]), "random_mean": ("k", [0.1, 0.2])},
-    ...                       coords={"ranking": ["aggregated_score", "readout"], "k": [1, 2]})
-    >>> curves = {0: dc([0.05, 0.2], [0.2, 0.01], [0.5, 0.3]), 1: dc([0.3, 0.25], [0.01, 0.1], [0.6, 0.2])}
-    >>> check_deletion_reading("readout", 1, curves)
-    >>> check_deletion_reading("aggregated_score", 1, curves)
-    Traceback (most recent call last):
-    ...
-    relaywidgets.course._feedback.AnswerError: best_ranking is 'aggregated_score'; the mean areas over random are aggregated_score +0.175, readout +0.225.
-    Hint: That ranking hurts most at k = 1. ...
-    """
-    check(
-        isinstance(curves, Mapping) and len(curves) > 0,
-        f"curves should be a dict of class to deletion_curve result; got {type(curves).__name__}.",
-    )
-    results = list(curves.values())
-    names = [str(r) for r in results[0].ranking.values]
-    contest = [i for i, n in enumerate(names) if n not in set(exclude)]
-    areas = np.mean([r.area.values for r in results], axis=0)
-    truth = names[contest[int(np.argmax(areas[contest]))]]
-    mine = as_name(best_ranking, "best_ranking", names)
-    if mine != truth:
-        at_k1 = np.mean([r.curve.isel(k=0).values for r in results], axis=0)
-        table = ", ".join(f"{names[i]} {areas[i]:+.3f}" for i in contest)
-        if mine in set(exclude):
-            hint = (
-                f"{mine!r} is the causal reference (each unit's own knockout), not a method to compare: leave it "
-                "out and take the best of the others."
-            )
-        elif mine == names[contest[int(np.argmax(at_k1[contest]))]]:
-            hint = (
-                "That ranking hurts most at k = 1. The area is the mean, over every k, of the ranking's drop minus "
-                "the random mean: a ranking is judged on the whole curve."
-            )
-        else:
-            hint = "Average curves[c].area over the classes for each ranking (the ranking dim) and take the largest."
-        check(False, f"best_ranking is {mine!r}; the mean areas over random are {table}.", hint)
-    count = as_number(n_relay_significant, "n_relay_significant")
-    relay = [r.sel(ranking=relay_ranking) for r in results]
-    true_count = int(sum(float(r.p_value) < alpha for r in relay))
-    if count != true_count:
-        positive = int(sum(float(r.area) > 0 for r in relay))
-        all_rankings = int(sum(int((r.p_value.values < alpha).sum()) for r in results))
-        if count == positive:
-            hint = (
-                "You counted the classes with a positive area. A positive area can be chance: the random orderings "
-                "give positive areas too. Count the classes with p_value < 0.05."
-            )
-        elif count == all_rankings:
-            hint = f"You counted every ranking; count only the relay ranking, {relay_ranking!r}."
-        else:
-            hint = f"Count the classes c with float(curves[c].p_value.sel(ranking={relay_ranking!r})) < {alpha}."
-        check(
-            False,
-            f"n_relay_significant is {count:g}; the relay ranking beats random orderings (p < {alpha}) for "
-            f"{true_count} of {len(relay)} classes.",
-            hint,
-        )
