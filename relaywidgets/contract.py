@@ -187,6 +187,16 @@ def node_label(layer: int, unit: int, module: str | None = None) -> str:
     >>> node_label(0, 5, module="encoder.lstm")
     'encoder.lstm:l0.h5'
     """
+    # a label is parsed back by NODE_LABEL: anything else would print a label no function can read
+    for name, value in (("layer", layer), ("unit", unit)):
+        if not is_int(value) or value < 0:
+            raise InputError(f"The {name!r} parameter of node_label must be an int in [0, inf). Got {value!r} instead.")
+    if module is not None and (not isinstance(module, str) or not re.fullmatch(r"[^:\s]*", module)):
+        raise InputError(
+            "The 'module' parameter of node_label must be None or a submodule path without ':' or spaces "
+            f"(e.g. 'encoder.lstm'). Got {module!r} instead."
+        )
+    layer, unit = int(layer), int(unit)
     return f"{module}:l{layer}.h{unit}" if module else f"l{layer}.h{unit}"
 
 
@@ -316,6 +326,9 @@ def check_relays(
         raise error(
             f"{owner}: {name} must be a relay result with dims concept, time, node; this one lacks {missing}.{fix}"
         )
+    for var in require:  # the caller's argument, e.g. agreement(score=...): a name, or the lookup below is a raw error
+        if not isinstance(var, str):
+            raise error(f"{owner}: the variable to read must be named by a str (e.g. 'contribution'); got {var!r}.")
     for var in dict.fromkeys(("is_relay", *require, *RELAY_VARIABLES)):
         if var not in result.data_vars:
             if var in require or var == "is_relay":
@@ -334,6 +347,9 @@ def check_relays(
         raise error(
             f"{owner}: {name} needs coordinates along {lacking} (concept labels, time steps, node labels).{fix}"
         )
+    empty = [d for d in _RELAY_DIMS if result.sizes[d] == 0]
+    if empty:  # sliced to nothing: no reader has a relay set to show or use (and numpy's reductions fail on it)
+        raise error(f"{owner}: {name} holds no {' and no '.join(f'{d}s' for d in empty)} (sliced to nothing?).{fix}")
     return result
 
 

@@ -11,6 +11,8 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from ._resources import check_memory
+from ._validation import check_float, check_int
 from .errors import InputError
 from .recording_arrays import recording_from_arrays
 
@@ -94,10 +96,15 @@ def planted_relay(
     if kind not in PLANTED_KINDS:
         listed = ", ".join(repr(k) for k in PLANTED_KINDS)
         raise InputError(f"The 'kind' parameter of planted_relay must be one of {listed}. Got {kind!r} instead.")
-    if n_nodes < 2:
-        raise InputError(
-            f"The 'n_nodes' parameter of planted_relay must be an int in [2, inf). Got {n_nodes!r} instead."
-        )
+    owner = "planted_relay"
+    n_nodes = check_int(n_nodes, "n_nodes", owner, 2)
+    n_samples = check_int(n_samples, "n_samples", owner, 1)
+    n_steps = check_int(n_steps, "n_steps", owner, 1)
+    seed = check_int(seed, "seed", owner, 0)
+    noise = check_float(noise, "noise", owner, 0.0)
+    # the float64 activations and their float32 copy in the recording (bits and jitter are smaller)
+    check_memory(12.0 * n_nodes * n_steps * n_samples, f"planted_relay(n_nodes={n_nodes}, n_samples={n_samples}, "
+                 f"n_steps={n_steps})", "Pass fewer samples, nodes or steps.")
     rng = np.random.default_rng(seed)
     bits = rng.integers(0, 2, size=(n_nodes, n_samples))
     if kind == "copies":
@@ -154,6 +161,15 @@ def latched_cue(
     >>> bool((rec.prediction == rec.label).all())
     True
     """
+    owner = "latched_cue"
+    n_nodes = check_int(n_nodes, "n_nodes", owner, 1)
+    n_steps = check_int(n_steps, "n_steps", owner, 1)
+    n_samples = check_int(n_samples, "n_samples", owner, 1)
+    latch = check_int(latch, "latch", owner, 0, n_nodes - 1)
+    seed = check_int(seed, "seed", owner, 0)
+    # the noise inputs and the activations (float64), and the recording's float32 copy
+    check_memory(20.0 * n_nodes * n_steps * n_samples, f"latched_cue(n_nodes={n_nodes}, n_steps={n_steps}, "
+                 f"n_samples={n_samples})", "Pass fewer samples, nodes or steps.")
     rng = np.random.default_rng(seed)
     cue = rng.integers(0, 2, size=n_samples)
     x = rng.normal(0.0, 1.0, size=(n_nodes, n_steps, n_samples))

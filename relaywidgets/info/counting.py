@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from .._validation import is_int
 from ..errors import InputError
 from .backends import _table_limit, get_backend
 
@@ -165,9 +166,31 @@ def combine_codes(
 
 
 def count_states(codes: Any, n_states: int, *, backend: Any = "numpy", device: Any = None) -> np.ndarray:
-    """Counts of each code ``0 .. n_states - 1`` (a numpy int64 array of length ``n_states``)."""
+    """Counts of each code ``0 .. n_states - 1`` (a numpy int64 array of length ``n_states``).
+
+    Codes outside ``0 .. n_states - 1`` are refused: counting them would return another length (or a raw
+    numpy error for negative codes).
+
+    Examples
+    --------
+    >>> count_states(np.array([0, 2, 2]), 3).tolist()
+    [1, 0, 2]
+    """
+    if not is_int(n_states) or n_states < 0:
+        raise InputError(f"The 'n_states' parameter of count_states must be an int in [0, inf). Got {n_states!r} instead.")
     be = get_backend(backend, device)
-    return be.to_numpy(be.bincount(codes, int(n_states)))
+    try:
+        counts = be.to_numpy(be.bincount(codes, int(n_states)))
+    except (ValueError, TypeError, RuntimeError) as exc:
+        raise InputError(
+            f"count_states needs codes that are non-negative integers ({type(exc).__name__}: {exc})."
+        ) from None
+    if counts.shape[0] != int(n_states):
+        raise InputError(
+            f"count_states: the codes run up to {counts.shape[0] - 1}, beyond the {int(n_states)} states "
+            f"0 .. {int(n_states) - 1}. Pass n_states = the number of states (e.g. the count joint_codes returns)."
+        )
+    return counts
 
 
 def entropy_from_counts(counts: Any) -> float:
@@ -193,7 +216,12 @@ def entropy_from_counts(counts: Any) -> float:
     """
     if hasattr(counts, "detach"):
         counts = counts.detach().cpu().numpy()
-    c = np.asarray(counts, dtype=np.float64).ravel()
+    try:
+        c = np.asarray(counts, dtype=np.float64).ravel()
+    except (ValueError, TypeError):
+        c = np.array([np.nan])  # not numbers: refused below with the others
+    if not np.all(np.isfinite(c) & (c >= 0)):  # zeros are skipped below; a negative or NaN count is no count
+        raise InputError(f"entropy_from_counts needs finite, non-negative counts; got {counts!r}.")
     c = c[c > 0]
     n = c.sum()
     if c.size <= 1:

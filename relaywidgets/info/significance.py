@@ -164,6 +164,11 @@ def permutation_test(
     seed = check_int(seed, "seed", "permutation_test", 0)
     bootstrap = check_int(bootstrap, "bootstrap", "permutation_test", 0)
     alpha = check_float(alpha, "alpha", "permutation_test", 0.0, 1.0, low_open=True)
+    if not isinstance(quantiles, (Sequence, np.ndarray)) or isinstance(quantiles, (str, bytes)):
+        raise InputError(
+            "The 'quantiles' parameter of permutation_test must be a sequence of floats in [0, 1], e.g. (0.5, 0.95). "
+            f"Got {quantiles!r} instead."
+        )
     probs = [check_float(q, "quantiles", "permutation_test", 0.0, 1.0) for q in quantiles]
     if permute == "first":
         which = [0]
