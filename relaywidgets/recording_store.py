@@ -201,7 +201,7 @@ def _wait_for_pending_writes() -> None:
 
     try:
         sync(drain())
-    except Exception:  # noqa: BLE001 - best effort: the removal below still runs
+    except Exception:  # noqa: BLE001, S110 - best effort: the removal below still runs
         pass
 
 

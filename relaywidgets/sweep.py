@@ -8,6 +8,7 @@ one dimension per grid key (docs/scaling.md, "Sweeps"). Dask and distributed are
 from __future__ import annotations
 
 import itertools
+import math
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -184,7 +185,7 @@ def _pd_index(labels: list[Any]) -> Any:
 
 def _same(a: Any, b: Any) -> bool:
     """Whether two coordinate labels are the same (two NaNs are; objects whose == fails are not)."""
-    if isinstance(a, float) and isinstance(b, float) and a != a and b != b:
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
         return True
     try:
         return bool(a == b)

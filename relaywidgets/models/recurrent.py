@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .._resources import check_memory
 from .._validation import check_inputs, check_lengths, check_sequence_shape, is_int
 from ..errors import InputError
 from ..contract import node_label
@@ -114,6 +115,13 @@ class RecurrentClassifier(nn.Module):
             raise InputError(
                 f"The 'seed' parameter of RecurrentClassifier must be None or an int in [0, 2**63). Got {seed!r} instead."
             )
+        # the float32 weights (gates x hidden x (inputs + hidden) and biases per layer, and the readout), estimated
+        # before torch allocates them: a typo such as hidden_size=10**9 is our error, not torch's overflow
+        gates = {"rnn": 1, "gru": 3, "lstm": 4}[arch.lower()]
+        h = int(hidden_size)
+        weights = gates * h * ((int(input_size) + h + 2) + (int(num_layers) - 1) * (2 * h + 2)) + (h + 1) * int(num_classes)
+        check_memory(4.0 * weights, f"RecurrentClassifier({arch!r}, {input_size}, {hidden_size}, {num_classes}, "
+                     f"{num_layers}) with {weights:,} weights", "Pass a smaller hidden_size, num_layers or input_size.")
         self.arch = arch.lower()
         self.input_size = int(input_size)
         self.hidden_size = int(hidden_size)

@@ -90,9 +90,12 @@ def check_bins(bins: Any, owner: str) -> int | np.ndarray | None:
             )
         return int(bins)
     edges = None
-    if isinstance(bins, (Sequence, np.ndarray)) and not isinstance(bins, (str, bytes)):
-        if all(is_real(e) for e in np.asarray(bins, dtype=object).ravel()):
-            edges = np.asarray(bins, dtype=float)
+    if (
+        isinstance(bins, (Sequence, np.ndarray))
+        and not isinstance(bins, (str, bytes))
+        and all(is_real(e) for e in np.asarray(bins, dtype=object).ravel())
+    ):
+        edges = np.asarray(bins, dtype=float)
     if edges is None or edges.ndim != 1 or edges.size < 2 or not np.isfinite(edges).all() or np.any(np.diff(edges) <= 0):
         raise InputError(
             f"The 'bins' parameter of {owner} must be an int in [1, {MAX_BINS}] or a sequence of at least 2 finite, "

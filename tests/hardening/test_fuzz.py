@@ -41,6 +41,23 @@ def mostly(valid: st.SearchStrategy, junk: st.SearchStrategy = JUNK) -> st.Searc
     return st.one_of(valid, valid, valid, junk)
 
 
+def arguments(valid: dict[str, st.SearchStrategy], junk: dict[str, st.SearchStrategy] | None = None,
+              max_bad: int = 2) -> st.SearchStrategy:
+    """Keyword arguments: each drawn from ``valid`` except up to ``max_bad`` of them, drawn from junk.
+
+    Breaking a few arguments at a time (instead of each with some probability) keeps most examples past the
+    argument checks, into the computation, while every argument still meets junk alone and in pairs.
+    """
+    junk = junk or {}
+
+    @st.composite
+    def draw(draw_: st.DrawFn) -> dict:
+        bad = draw_(st.sets(st.sampled_from(sorted(valid)), max_size=max_bad))
+        return {k: draw_(junk.get(k, JUNK) if k in bad else v) for k, v in valid.items()}
+
+    return draw()
+
+
 def outcome(call: Callable[[], Any], count: bool = True) -> tuple[bool, Any]:
     """(True, result) or (False, error) for a RelaywidgetsError with a message; anything else propagates."""
     with warnings.catch_warnings():

@@ -225,3 +225,76 @@ def test_explorer_state_type_refusals_are_our_errors_and_keep_the_state():
     with pytest.raises(ExplorerStateError, match="(?s)'threshold' trait.*keeps its previous 'threshold'"):
         state.threshold = np.zeros((2, 2))
     assert state.threshold == 0.9
+
+
+# --------------------------------------------------------------------------------------------------
+# constructors: RecurrentClassifier, resolve_device, and the estimators' parameters (get_estimator)
+
+from hypothesis import settings  # noqa: E402
+
+from test_fuzz import arguments  # noqa: E402
+
+
+@pytest.mark.timeout(120)
+@settings(FUZZ, max_examples=40)
+@given(
+    args=arguments(
+        {"arch": st.sampled_from(["rnn", "lstm", "gru"]), "input_size": st.integers(1, 4), "hidden_size": st.integers(1, 5),
+         "num_classes": st.integers(2, 4), "num_layers": st.integers(1, 2), "device": st.just("cpu"),
+         "seed": st.none() | st.integers(0, 2**31)},
+        {"arch": st.sampled_from(["transformer", "GRU", ""]) | JUNK, "input_size": st.sampled_from([0, -1]) | JUNK,
+         "hidden_size": st.sampled_from([0, 10**9]) | JUNK, "num_classes": st.sampled_from([0, 1]) | JUNK,
+         "num_layers": st.sampled_from([0, 100_000]) | JUNK, "device": st.sampled_from(["gpu", "cuda:99", ""]) | JUNK,
+         "seed": st.just(-1) | JUNK},
+    )
+)
+def test_recurrent_classifier_is_built_as_asked_or_says_why(args):
+    ok, model = outcome(lambda: rw.RecurrentClassifier(args["arch"], args["input_size"], args["hidden_size"],
+                                                       args["num_classes"], args["num_layers"], device=args["device"],
+                                                       seed=args["seed"]))
+    if ok:
+        assert len(model.node_labels) == args["hidden_size"] * args["num_layers"]
+        out = model(torch.zeros(2, 3, args["input_size"]))
+        assert tuple(out.shape) == (2, args["num_classes"]) and torch.isfinite(out).all()
+        if args["seed"] is not None:  # the seed fixes the initial weights
+            again = rw.RecurrentClassifier(args["arch"], args["input_size"], args["hidden_size"], args["num_classes"],
+                                           args["num_layers"], device="cpu", seed=args["seed"])
+            assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), again.state_dict().values()))
+
+
+@pytest.mark.timeout(120)
+@FUZZ
+@given(
+    name=st.sampled_from(["plugin", "miller-madow", "shrinkage", "gcmi", "ksg"]),
+    params=st.dictionaries(
+        st.sampled_from(["k", "noise", "seed", "n_jobs", "ridge", "bias_correct", "min_samples_per_state", "backend",
+                         "bogus"]),
+        st.sampled_from([0, 1, 3, -1, 0.5, 1e-10, True, "numpy", "torch", None, float("nan")]) | JUNK,
+        max_size=2,
+    ),
+    device=st.sampled_from([None, "cpu", "auto", "bogus", 3]),
+)
+def test_estimators_take_their_parameters_or_say_why(name, params, device):
+    from relaywidgets.info import get_estimator, mutual_information
+    from relaywidgets.models import resolve_device
+
+    ok, dev = outcome(lambda: resolve_device(device))
+    if ok:
+        assert isinstance(dev, torch.device)
+    ok, est = outcome(lambda: get_estimator(name, **params))
+    if not ok:
+        return
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, 2, 60)
+    b = a + rng.normal(0, 0.5, 60) if name in ("gcmi", "ksg") else (a ^ (rng.random(60) < 0.2)).astype(int)
+    ok, value = outcome(lambda: mutual_information(a, b, estimator=est))
+    if ok:
+        assert np.isfinite(value)
+
+
+@pytest.mark.parametrize("args", [("gru", 1, 10**9, 2), ("rnn", 1, 4, 2, 10**12), ("lstm", 10**12, 4, 2)],
+                         ids=["hidden", "layers", "inputs"])
+def test_a_recurrent_classifier_too_big_for_memory_is_refused_before_allocating(args):
+    # was: RuntimeError: Storage size calculation overflowed (or a MemoryError) from torch
+    with pytest.raises(rw.InputError, match="RecurrentClassifier.*would need about"):
+        rw.RecurrentClassifier(*args, device="cpu")
