@@ -192,12 +192,9 @@ def node_label(layer: int, unit: int, module: str | None = None) -> str:
         if not is_int(value) or value < 0:
             raise InputError(f"The {name!r} parameter of node_label must be an int in [0, inf). Got {value!r} instead.")
     if module is not None and (not isinstance(module, str) or not re.fullmatch(r"[^:\s]*", module)):
-        raise InputError(
-            "The 'module' parameter of node_label must be None or a submodule path without ':' or spaces "
-            f"(e.g. 'encoder.lstm'). Got {module!r} instead."
-        )
-    layer, unit = int(layer), int(unit)
-    return f"{module}:l{layer}.h{unit}" if module else f"l{layer}.h{unit}"
+        raise InputError("The 'module' parameter of node_label must be None or a submodule path without ':' or "
+                         f"spaces (e.g. 'encoder.lstm'). Got {module!r} instead.")
+    return f"{module}:l{int(layer)}.h{int(unit)}" if module else f"l{int(layer)}.h{int(unit)}"
 
 
 def parse_node_label(
