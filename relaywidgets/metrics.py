@@ -4,12 +4,37 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._validation import is_int
+from .errors import InputError
+
 __all__ = ["class_accuracy", "confusion_matrix", "recording_accuracy"]
 
 
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> np.ndarray:
-    """Counts ``[true class, predicted class]`` as an int64 array of shape (n_classes, n_classes)."""
-    flat = np.asarray(y_true, dtype=np.int64) * n_classes + np.asarray(y_pred, dtype=np.int64)
+    """Counts ``[true class, predicted class]`` as an int64 array of shape (n_classes, n_classes).
+
+    Labels must be integers in ``0 .. n_classes - 1``: a label outside would be counted in another cell (or
+    make the counts the wrong size), a fractional one truncated.
+
+    Examples
+    --------
+    >>> confusion_matrix([0, 1, 1], [0, 1, 0], 2).tolist()
+    [[1, 0], [1, 1]]
+    """
+    if not is_int(n_classes) or n_classes < 1:
+        raise InputError(f"The 'n_classes' parameter of confusion_matrix must be an int in [1, inf). Got {n_classes!r} instead.")
+    labels = []
+    for name, values in (("y_true", y_true), ("y_pred", y_pred)):
+        arr = np.asarray(values)
+        if arr.ndim != 1 or (arr.size and (arr.dtype.kind not in "iu" or arr.min() < 0 or arr.max() >= n_classes)):
+            raise InputError(
+                f"confusion_matrix: {name} must be a 1-D array of integer class labels in 0 .. {n_classes - 1}; got "
+                f"{arr.dtype} values of shape {arr.shape}."
+            )
+        labels.append(arr.astype(np.int64))
+    if labels[0].shape != labels[1].shape:
+        raise InputError(f"confusion_matrix: y_true and y_pred differ in length ({labels[0].size} and {labels[1].size}).")
+    flat = labels[0] * n_classes + labels[1]
     return np.bincount(flat, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
 
 

@@ -133,7 +133,14 @@ def layout_of(model: Any) -> tuple[RecurrentLayer, ...]:
     layout = getattr(model, "layout", None)
     if layout is not None:
         return tuple(layout)
-    return tuple(RecurrentLayer("", layer, model.arch, model.hidden_size) for layer in range(model.num_layers))
+    try:  # any object with a RecurrentClassifier's shape attributes (not only the class itself)
+        arch, hidden_size, num_layers = model.arch, model.hidden_size, model.num_layers
+    except AttributeError:
+        raise InputError(
+            f"layout_of needs a relaywidgets RecurrentClassifier or a model wrapped with relaywidgets.stepwise; got "
+            f"{type(model).__name__}. Wrap a torch model with relaywidgets.stepwise(model) first."
+        ) from None
+    return tuple(RecurrentLayer("", layer, arch, hidden_size) for layer in range(num_layers))
 
 
 def layer_sizes(model: Any) -> list[int]:

@@ -304,3 +304,78 @@ def test_a_recurrent_classifier_too_big_for_memory_is_refused_before_allocating(
     # was: RuntimeError: Storage size calculation overflowed (or a MemoryError) from torch
     with pytest.raises(rw.InputError, match="RecurrentClassifier.*would need about"):
         rw.RecurrentClassifier(*args, device="cpu")
+
+
+@pytest.mark.timeout(120)
+@FUZZ
+@given(thing=st.sampled_from(["classifier", "wrapped", "torch GRU", "torch Linear", "class", "array"]) | JUNK)
+def test_model_protocol_helpers_describe_a_model_or_say_why(thing):
+    from relaywidgets.models import check_model, is_recurrent_model, layout_of
+
+    obj = {"classifier": MODEL, "wrapped": WRAPPED, "torch GRU": nn.GRU(2, 3), "torch Linear": nn.Linear(2, 2),
+           "class": rw.RecurrentClassifier, "array": np.zeros(3)}.get(thing, thing) if isinstance(thing, str) else thing
+    recurrent = is_recurrent_model(obj)
+    assert isinstance(recurrent, bool)
+    ok, checked = outcome(lambda: check_model(obj, "fuzz"))
+    assert ok == recurrent  # the analyses take exactly the recurrent models
+    ok, layout = outcome(lambda: layout_of(obj))
+    if recurrent:
+        assert ok and sum(spec.hidden_size for spec in layout) == len(obj.node_labels)
+
+
+WRAPPED = rw.stepwise(nn.Sequential(nn.GRU(2, 3, batch_first=True)), decision=lambda out: out[0][:, -1, :2],
+                      num_classes=2)
+
+
+@pytest.mark.timeout(120)
+@FUZZ
+@given(
+    seed=st.integers(0, 2**16),
+    n=st.integers(0, 30),
+    n_classes=st.integers(1, 4),
+    junk=st.sampled_from([None, None, None, "negative", "too big", "float", "2-D", "lengths differ", "n_classes"]),
+)
+def test_confusion_matrix_counts_each_pair_once_or_says_why(seed, n, n_classes, junk):
+    from relaywidgets.metrics import class_accuracy, confusion_matrix
+
+    rng = np.random.default_rng(seed)
+    y, pred = rng.integers(0, n_classes, n), rng.integers(0, n_classes, n)
+    k = n_classes
+    if junk == "negative" and n:
+        pred[0] = -1
+    elif junk == "too big" and n:
+        y[0] = n_classes
+    elif junk == "float":
+        pred = pred + 0.5
+    elif junk == "2-D":
+        y = y[:, None]
+    elif junk == "lengths differ":
+        pred = pred[: n // 2] if n else np.zeros(1, int)
+    elif junk == "n_classes":
+        k = [0, -1, 1.5, None][seed % 4]
+    ok, conf = outcome(lambda: confusion_matrix(y, pred, k))
+    if ok:  # against a plain count of the pairs
+        want = np.zeros((n_classes, n_classes), np.int64)
+        for t, p in zip(y.tolist(), pred.tolist()):
+            want[t, p] += 1
+        np.testing.assert_array_equal(conf, want)
+        per = class_accuracy(y, pred, n_classes)
+        assert np.all(np.isnan(per) | ((per >= 0) & (per <= 1)))
+
+
+@pytest.mark.parametrize("y_pred, n_classes", [([1, -1], 2), ([0, 5], 2), ([0.5, 1.0], 2), ([0, 1], 0)])
+def test_confusion_matrix_refuses_labels_outside_the_classes(y_pred, n_classes):
+    # were: -1 counted in another cell without an error, 0.5 truncated to 0, and raw reshape errors
+    from relaywidgets.metrics import confusion_matrix
+
+    with pytest.raises(rw.InputError, match="confusion_matrix"):
+        confusion_matrix(np.array([0, 1]), np.array(y_pred), n_classes)
+
+
+@pytest.mark.parametrize("thing", [None, 3, nn.Linear(2, 2), np.zeros(3)], ids=["None", "int", "Linear", "array"])
+def test_layout_of_refuses_what_is_not_a_recurrent_model(thing):
+    # was: AttributeError: ... has no attribute 'num_layers'
+    from relaywidgets.models import layout_of
+
+    with pytest.raises(rw.InputError, match="layout_of needs a relaywidgets RecurrentClassifier"):
+        layout_of(thing)
