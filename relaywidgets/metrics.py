@@ -48,6 +48,15 @@ def class_accuracy(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> np
 
 def recording_accuracy(rec) -> dict:
     """Overall and per-class accuracy of the network in a recording, keyed by class name."""
+    import xarray as xr
+
+    from .errors import RecordingError
+
+    if not isinstance(rec, xr.Dataset) or not {"label", "prediction"} <= set(rec.data_vars) or "class" not in rec.dims:
+        raise RecordingError(
+            "recording_accuracy needs a recording (docs/recording.md) with 'label' and 'prediction' variables and a "
+            f"'class' dim; got {type(rec).__name__}. Record one with relaywidgets.record(model, X, y)."
+        )
     y = rec["label"].values
     pred = rec["prediction"].values
     n_classes = rec.sizes["class"]

@@ -242,6 +242,11 @@ def stack_knockouts(
     """
     import warnings
 
+    if not isinstance(knockout_sets, Sequence) or isinstance(knockout_sets, (str, bytes)):
+        raise KnockoutError(
+            "The 'knockout_sets' parameter of stack_knockouts must be a list of knockouts (each a Knockout, a list of "
+            f"Knockouts or None). Got {type(knockout_sets).__name__} instead."
+        )
     n_sets = len(knockout_sets)
     if not is_int(repeats) or repeats < 1:
         raise KnockoutError(

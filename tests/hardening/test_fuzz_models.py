@@ -9,6 +9,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
+import xarray as xr
 from hypothesis import given
 from hypothesis import strategies as st
 from torch import nn
@@ -379,3 +380,89 @@ def test_layout_of_refuses_what_is_not_a_recurrent_model(thing):
 
     with pytest.raises(rw.InputError, match="layout_of needs a relaywidgets RecurrentClassifier"):
         layout_of(thing)
+
+
+KNOCKOUT_SPECS = st.one_of(
+    st.none(),
+    st.builds(lambda nodes, times: rw.Knockout(nodes, times=times), st.lists(st.integers(0, 2), min_size=1, max_size=3,
+                                                                             unique=True),
+              st.none() | st.lists(st.integers(0, 3), min_size=1, max_size=2, unique=True)),
+    st.sampled_from([rw.Knockout([9]), rw.Knockout([0], layer=3), "x", 3, [3]]),
+)
+
+
+@pytest.mark.timeout(120)
+@FUZZ
+@given(
+    sets=st.lists(KNOCKOUT_SPECS | st.lists(KNOCKOUT_SPECS, max_size=2), max_size=3) | JUNK,
+    repeats=mostly(st.integers(1, 3)),
+)
+def test_knockout_plans_mask_what_the_knockouts_name_or_say_why(sets, repeats):
+    from relaywidgets.knockout import compile_knockouts, stack_knockouts
+
+    shape = {"seq_len": 4, "hidden_size": 3, "num_layers": 1, "arch": "gru"}
+    ok, plan = outcome(lambda: stack_knockouts(sets, repeats, **shape))
+    if not ok or plan is None:
+        return
+    masks = plan.masks[0]
+    assert tuple(masks.shape) == (4, len(sets) * repeats, 3)
+    for j, ks in enumerate(sets):  # each block of rows is the mask of its own knockout set, compiled alone
+        alone = compile_knockouts(ks if ks is not None else [], **shape)
+        want = torch.zeros(4, 3, dtype=torch.bool) if alone is None else alone.masks[0][:, 0]
+        for r in range(repeats):
+            assert torch.equal(masks[:, j * repeats + r], want)
+
+
+@pytest.mark.timeout(120)
+@settings(FUZZ, max_examples=15)
+@given(
+    args=arguments(
+        {"concept": st.sampled_from([0, 1, 3, "all"]), "time": st.integers(-4, 3),
+         "names": st.none() | st.sampled_from([["readout"], ["grad_x_act"], ["readout", "grad_x_act"]]),
+         "metric": st.sampled_from(["accuracy", "margin"]), "n_steps": st.integers(1, 4),
+         "batch_size": st.none() | st.integers(1, 30)},
+        {"concept": st.sampled_from([9, -1, [1]]) | JUNK, "time": st.sampled_from([99, 1.5]) | JUNK,
+         "names": st.sampled_from([["bogus"], []]) | JUNK, "metric": st.just("bogus") | JUNK,
+         "n_steps": st.just(0) | JUNK.filter(lambda v: v != 10**12), "batch_size": st.just(0) | JUNK},
+    )
+)
+def test_rankings_score_every_node_or_say_why(args):
+    from relaywidgets.knockout import rankings
+
+    # rankings(n_steps=10**12) is a raw MemoryError in knockout/faithfulness.py (reported; not drawn here)
+    ok, out = outcome(lambda: rankings(MODEL, X, Y, args.pop("concept"), **args))
+    if ok:
+        assert isinstance(out, xr.Dataset) and out.sizes["node"] == len(MODEL.node_labels)
+
+
+@pytest.mark.timeout(60)
+@FUZZ
+@given(thing=st.sampled_from(["recording", "no label", "a DataArray"]) | JUNK)
+def test_recording_accuracy_is_the_share_of_right_predictions_or_says_why(thing):
+    from relaywidgets.metrics import recording_accuracy
+
+    rec = {"recording": REC, "no label": REC.drop_vars("label"), "a DataArray": REC["hidden"]}.get(thing, thing) \
+        if isinstance(thing, str) else thing
+    ok, out = outcome(lambda: recording_accuracy(rec))
+    if ok:
+        assert out["accuracy"] == pytest.approx(float((REC.label == REC.prediction).mean()))
+
+
+def test_stack_knockouts_and_recording_accuracy_refuse_what_they_cannot_read():
+    # were: TypeError: object of type 'int' has no len(); TypeError: 'int' object is not subscriptable
+    from relaywidgets.knockout import stack_knockouts
+    from relaywidgets.metrics import recording_accuracy
+
+    with pytest.raises(rw.KnockoutError, match="'knockout_sets' parameter of stack_knockouts"):
+        stack_knockouts(3, 2, seq_len=4, hidden_size=3, num_layers=1, arch="gru")
+    with pytest.raises(rw.RecordingError, match="recording_accuracy needs a recording"):
+        recording_accuracy(REC.drop_vars("label"))
+
+
+@pytest.mark.xfail(strict=True, raises=MemoryError, reason="knockout/faithfulness.py (another helper's area): "
+                   "n_steps is not bounded by a memory estimate; reported, not fixed here")
+def test_rankings_refuse_an_impossible_number_of_steps():
+    from relaywidgets.knockout import rankings
+
+    with pytest.raises(rw.InputError):
+        rankings(MODEL, X, Y, 1, n_steps=10**12)
