@@ -91,6 +91,12 @@ def register_estimator(cls: type[Estimator]) -> type[Estimator]:
 
     Usable as a class decorator. The class needs ``name``, ``kind``, ``description`` and ``citation``.
     """
+    # anything else stored in the registry would break every later lookup of its name (find_relays included)
+    if not (isinstance(cls, type) and issubclass(cls, Estimator)):
+        raise InputError(
+            "register_estimator takes a subclass of relaywidgets.info.Estimator (the class itself, not an instance). "
+            f"Got {cls!r} instead."
+        )
     for attr in ("name", "kind", "description", "citation"):
         if not isinstance(getattr(cls, attr, None), str):
             raise InputError(
