@@ -85,6 +85,11 @@ def agreement(
     owner = "agreement"
     check_relays(relays, owner, require=(score,))
     threshold = check_float(threshold, "threshold", owner, -np.inf)
+    if not isinstance(effect, str):
+        raise InputError(
+            f"The 'effect' parameter of {owner} must be the name of a variable of the effects, such as "
+            f"'accuracy_drop' or 'margin_drop'. Got {effect!r} instead."
+        )
     if not isinstance(effects, xr.Dataset) or effect not in effects.data_vars or "node" not in effects[effect].dims:
         raise InputError(
             f"{owner}: effects must be the Dataset of effect_map or unit_effects with a {effect!r} variable over "

@@ -413,6 +413,8 @@ def _rankings(
     grads = [nm for nm in names if nm in ("grad_x_act", "integrated_gradients")]
     if grads:
         n_steps = check_int(n_steps, "n_steps", owner, 1)
+        need = 32.0 * n_steps * len(runner.node_labels) * max(1, runner.seq_len - t)  # n_steps copies x 8 gates, t..end
+        check_memory(need, f"integrated gradients with n_steps={n_steps}", "Pass n_steps between 16 and 256 (default 32).")
         out.update(_attributions(runner, rows, t, grads, n_steps))
     if "effect" in names:
         from .effects import _effects

@@ -59,7 +59,15 @@ def relay_units(
     if time is None:
         t_pos = list(range(len(time_values)))
     else:
-        requested = [time] if isinstance(time, (int, np.integer)) else list(time)
+        if is_int(time):
+            requested = [time]
+        elif isinstance(time, (list, tuple, np.ndarray, range)) and len(time) > 0:
+            requested = list(time)
+        else:
+            raise KnockoutError(
+                f"The 'time' parameter must be an int, a non-empty list of ints or None (every analysed step). "
+                f"Got {time!r} instead."
+            )
         t_pos = []
         for t in requested:
             if not is_int(t):
