@@ -465,3 +465,25 @@ def test_rankings_refuse_an_impossible_number_of_steps():
     for n_steps in (10**12, 10**10):
         with pytest.raises(rw.InputError, match="integrated gradients with n_steps=.*Pass n_steps between"):
             rankings(MODEL, X, Y, 1, n_steps=n_steps)
+
+
+FLOATS_JUNK = st.sampled_from([-0.1, 1.5, float("nan")]) | JUNK
+
+
+@pytest.mark.timeout(120)
+@settings(FUZZ, max_examples=20)
+@given(
+    args=arguments(
+        {"X": st.just(X), "y": st.just(Y), "lengths": st.none(), "threshold": st.floats(0.5, 1.0),
+         "estimator": st.sampled_from(["plugin", "miller-madow"])},
+        {"X": st.sampled_from([X[:, :, :2], X[:5], np.full_like(X, np.nan)]) | JUNK,
+         "y": st.sampled_from([Y[:5], Y + 10]) | JUNK, "lengths": st.sampled_from([np.zeros(24, int), np.full(24, 9)])
+         | JUNK, "threshold": FLOATS_JUNK, "estimator": st.just("bogus") | JUNK},
+    )
+)
+def test_explore_opens_on_the_models_numbers_or_says_why(args):
+    ok, explorer = outcome(lambda: rw.explore(MODEL, args["X"], args["y"], args["lengths"], progress=False, n_perm=0,
+                                              threshold=args["threshold"], estimator=args["estimator"]))
+    if ok:
+        state = explorer.state
+        assert float(state.accuracy) == pytest.approx(float(evaluate(MODEL, X, Y).accuracy))
