@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
-from hypothesis import assume, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_fuzz import FLOATS, FUZZ, JUNK, arguments, mostly, outcome, small_recording
 
