@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 import xarray as xr
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
@@ -18,7 +18,7 @@ import relaywidgets as rw
 from relaywidgets.knockout import KnockoutSession, causal_set, deletion_curve, effect_map, evaluate, unit_effects
 from relaywidgets.relay import ConstantOutputWarning
 
-from test_fuzz import FUZZ, JUNK, mostly, outcome  # noqa: E402 (the sibling module, on sys.path under pytest)
+from test_fuzz import FUZZ, JUNK, arguments, mostly, outcome  # noqa: E402 (the sibling module, on sys.path under pytest)
 
 X, Y = rw.make_task("delayed-cue", n_samples=24, seq_len=4, seed=0)
 # seed 8: an untrained network that predicts several classes on X, so that its relay map is not all zero
@@ -236,10 +236,6 @@ def test_explorer_state_type_refusals_are_our_errors_and_keep_the_state():
 
 # --------------------------------------------------------------------------------------------------
 # constructors: RecurrentClassifier, resolve_device, and the estimators' parameters (get_estimator)
-
-from hypothesis import settings  # noqa: E402
-
-from test_fuzz import arguments  # noqa: E402
 
 
 @pytest.mark.timeout(120)
