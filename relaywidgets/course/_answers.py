@@ -14,7 +14,7 @@ import numpy as np
 
 from ._feedback import AnswerError
 
-__all__ = ["as_bool", "as_labels", "as_name", "as_number", "as_vector", "close"]
+__all__ = ["as_bool", "as_labels", "as_name", "as_number", "as_vector", "call_answer", "close"]
 
 
 def as_number(value: Any, name: str, hint: str = "") -> float:
@@ -34,8 +34,10 @@ def as_number(value: Any, name: str, hint: str = "") -> float:
         # True/False are ints to Python, but a boolean where a number is asked for is a mix-up.
         raise AnswerError(f"{name} should be a number; got the boolean {bool(value)}." + suffix)
     try:
-        number = float(value) if np.ndim(value) == 0 and not isinstance(value, str) else None
-    except (TypeError, ValueError):
+        number = float(value) if np.ndim(value) == 0 and not isinstance(value, (str, bytes)) else None
+    except OverflowError:  # a Python int beyond every float (10**400)
+        raise AnswerError(f"{name} is a number too large for a float (beyond 1.8e308), not a finite number." + suffix)
+    except (TypeError, ValueError):  # not a number, or a ragged nested list (np.ndim cannot read it)
         number = None
     if number is None:
         raise AnswerError(f"{name} should be a number; got {value!r}." + suffix)
@@ -79,7 +81,7 @@ def as_vector(value: Any, name: str, size: int, hint: str = "") -> np.ndarray:
     values = getattr(value, "values", value)  # xarray and pandas objects: their numbers
     try:
         array = np.asarray(values, dtype=float)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # not numbers, ragged, or an int beyond every float
         raise AnswerError(f"{name} should hold {size} numbers; got {value!r}." + suffix) from None
     if array.ndim == 0:
         raise AnswerError(
@@ -136,6 +138,29 @@ def as_name(value: Any, name: str, choices: Iterable[str], hint: str = "") -> st
             if str(value).strip().lower() == option.lower():
                 return option
     raise AnswerError(f"{name} should be one of {options}; got {value!r}." + (f"\nHint: {hint}" if hint else ""))
+
+
+def call_answer(fn: Any, name: str, shown: str, *args: Any) -> Any:
+    """Call the student's function ``fn(*args)``; a crash becomes an :class:`AnswerError` that says on which input.
+
+    ``NotImplementedError`` (the unanswered stub of the student version) passes through unchanged, so that a
+    blank cell fails as unanswered rather than as wrong.
+
+    Examples
+    --------
+    >>> call_answer(lambda n: n + 1, "f", "1", 1)
+    2
+    >>> call_answer(lambda n: 1 / n, "f", "0", 0)
+    Traceback (most recent call last):
+    ...
+    relaywidgets.course._feedback.AnswerError: f(0) raised ZeroDivisionError: division by zero
+    """
+    try:
+        return fn(*args)
+    except NotImplementedError:
+        raise
+    except Exception as exc:  # any crash of student code: say where, keep the original as the cause
+        raise AnswerError(f"{name}({shown}) raised {type(exc).__name__}: {exc}") from exc
 
 
 def close(a: Any, b: Any, atol: float) -> bool:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 __all__ = ["AnswerError", "check", "check_close"]
@@ -67,11 +66,10 @@ def check_close(
     ...
     relaywidgets.course._feedback.AnswerError: H(coin) should be a number; got None.
     """
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise AnswerError(f"{name} should be a number; got {value!r}." + (f"\nHint: {hint}" if hint else "")) from None
-    check(math.isfinite(number), f"{name} is {number}, not a finite number.", hint)
+    from ._answers import as_number  # (here: _answers imports this module)
+
+    # as every lesson reads a number: one real scalar; booleans, text, arrays and ints beyond a float refused
+    number = as_number(value, name, hint)
     check(
         abs(number - expected) <= atol + rtol * abs(expected),
         f"{name} is {number:.6g}; it should be {expected:.6g} (within {atol + rtol * abs(expected):.2g}).",

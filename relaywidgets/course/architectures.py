@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ._answers import as_name, as_number
+from ._answers import as_name, as_number, call_answer
 from ._feedback import check
 
 __all__ = [
@@ -93,11 +93,11 @@ def check_persistence(persistence: Callable[[np.ndarray], Any], *, cases: Sequen
         else:
             sets = np.asarray(case, dtype=bool)
             expected = _jaccard_rows(sets)
-        raw = persistence(sets.copy())
+        raw = call_answer(persistence, "persistence", "is_relay", sets.copy())
         check(raw is not None, "persistence returned None: did it forget to return its result?")
         try:
             answer = np.asarray(getattr(raw, "values", raw), dtype=float).ravel()
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # not numbers, ragged, or an int beyond every float
             check(False, f"persistence should return an array of numbers; got {raw!r}.")
         shown = (
             f"persistence(...) returned {np.round(answer, 3).tolist()} for the memberships "
@@ -180,7 +180,8 @@ def check_chance_jaccard(
     check(callable(chance_jaccard), f"chance_jaccard should be a function; got {chance_jaccard!r}.")
     for a, b, n in cases:
         truth = chance_jaccard_truth(a, b, n)
-        value = as_number(chance_jaccard(a, b, n), f"chance_jaccard({a}, {b}, {n})")
+        value = as_number(call_answer(chance_jaccard, "chance_jaccard", f"{a}, {b}, {n}", a, b, n),
+                          f"chance_jaccard({a}, {b}, {n})")
         if abs(value - truth) <= 1e-6:
             continue
         union = a + b - a * b / n
@@ -199,7 +200,7 @@ def check_chance_jaccard(
                 "Sum P(i) * i / (a + b - i) over the possible i."
             )
         check(False, f"chance_jaccard({a}, {b}, {n}) is {value:.4g}; it should be {truth:.4g}.", hint)
-    empty = chance_jaccard(0, 0, 5)
+    empty = call_answer(chance_jaccard, "chance_jaccard", "0, 0, 5", 0, 0, 5)
     check(
         empty is not None and isinstance(empty, (float, np.floating)) and math.isnan(empty),
         f"chance_jaccard(0, 0, 5) is {empty!r}; two empty sets have no Jaccard index, so it should be NaN.",
@@ -239,11 +240,8 @@ def check_insignificant_steps(answer: Any, results: Mapping[str, Any], *, concep
     for arch, result in results.items():
         check(arch in answer, f"insignificant_steps has no entry for {arch!r}.")
         raw = answer[arch]
-        check(
-            raw is not None and np.ndim(raw) == 1 and all(float(s).is_integer() for s in raw),
-            f"insignificant_steps[{arch!r}] should be a list of steps (ints); got {raw!r}.",
-        )
-        mine = sorted({int(s) for s in raw})
+        mine = _steps(raw)
+        check(mine is not None, f"insignificant_steps[{arch!r}] should be a list of steps (ints); got {raw!r}.")
         sig = result.significant.sel(concept=concept)
         truth = sorted(int(t) for t in sig.time.values[~sig.values.astype(bool)])
         if mine == truth:
@@ -262,6 +260,19 @@ def check_insignificant_steps(answer: Any, results: Mapping[str, Any], *, concep
             f"at steps {truth}.",
             hint,
         )
+
+
+def _steps(raw: Any) -> list[int] | None:
+    """A list of whole step numbers as sorted unique ints; None for anything else (text, None, NaN, ragged, bools)."""
+    try:
+        if raw is None or np.ndim(raw) != 1:
+            return None
+        values = [float(s) for s in raw if not isinstance(s, (bool, np.bool_, str, bytes))]
+    except (TypeError, ValueError, OverflowError):  # ragged, or items that are not numbers
+        return None
+    if len(values) != len(raw) or not all(v.is_integer() for v in values):
+        return None
+    return sorted({int(v) for v in values})
 
 
 def excess_persistence(result: Any, threshold: float, *, start: int = 0) -> tuple[float, float]:
@@ -398,7 +409,8 @@ def check_drifting(
         isinstance(drifting, (list, tuple, set, np.ndarray)),
         f"drifting should be a list of architecture names such as ['rnn']; got {drifting!r}.",
     )
-    mine = {as_name(n, "each entry of drifting", results) for n in drifting}
+    items = np.asarray(drifting, dtype=object).ravel().tolist() if isinstance(drifting, np.ndarray) else drifting
+    mine = {as_name(n, "each entry of drifting", results) for n in items}
     for arch, result in results.items():
         persistence, chance = excess_persistence(result, threshold, start=start)
         excess = persistence - chance

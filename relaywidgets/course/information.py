@@ -101,14 +101,19 @@ def _short(a: Any) -> str:
 
 
 def _number(value: Any, name: str, hint: str = "") -> float:
-    """The student's value as a float, or an AnswerError (an array of one number per state gets its own hint)."""
-    arr = np.asarray(value) if not isinstance(value, (str, bytes)) else None
+    """The student's value as one float (NaN and inf too: the checks name their mistakes), or an AnswerError."""
+    try:
+        arr = None if isinstance(value, (str, bytes, bool, np.bool_)) else np.asarray(value)
+    except ValueError:  # a ragged nested list
+        arr = None
     if arr is not None and arr.ndim > 0 and arr.size > 1:
         raise AnswerError(f"{name} should be one number; got an array of shape {arr.shape}.\nHint: {hint}")
+    if arr is None or arr.ndim > 0:  # text, a boolean, [x]: every lesson refuses them
+        raise AnswerError(f"{name} should be a number; got {value!r}.")
     try:
         return float(value)
-    except (TypeError, ValueError):
-        raise AnswerError(f"{name} should be a number; got {value!r}.") from None
+    except (TypeError, ValueError, OverflowError):  # not a number, or an int beyond every float
+        raise AnswerError(f"{name} should be a finite number; got {value!r}.") from None
 
 
 def _quiet(fn: Callable[..., float], *args: Any, **kwargs: Any) -> float:
@@ -168,7 +173,10 @@ def check_entropy_bits(entropy_bits: Callable[[Any], float], cases: Sequence[Seq
         want = _entropy_of(p)
         raw = _call(entropy_bits, "entropy_bits", p)
         label = f"H({_short(p)})"
-        arr = np.asarray(raw, dtype=object if raw is None else None)
+        try:
+            arr = np.asarray(raw, dtype=object if raw is None else None)
+        except ValueError:  # a ragged nested list: not one number either
+            raise AnswerError(f"{label} should be one number; got {raw!r}.\nHint: {HINTS['not_summed']}") from None
         if arr.ndim > 0 and arr.size > 1:
             raise AnswerError(f"{label} should be one number; got {arr.size} numbers.\nHint: {HINTS['not_summed']}")
         got = _number(raw, label)

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ._answers import as_name, as_number
+from ._answers import as_name, as_number, call_answer
 from ._feedback import check
 
 __all__ = ["check_deletion_reading", "check_expected_p", "expected_p_truth"]
@@ -58,7 +58,8 @@ def check_expected_p(
     """
     check(callable(expected_p), f"expected_p should be a function; got {expected_p!r}.")
     for n, k, r in cases:
-        value = as_number(expected_p(n, k, r), f"expected_p({n}, {k}, {r})")
+        shown = f"{n}, {k}, {r}"
+        value = as_number(call_answer(expected_p, "expected_p", shown, n, k, r), f"expected_p({shown})")
         truth = expected_p_truth(n, k, r)
         if abs(value - truth) <= 1e-9 + 1e-6 * truth:
             continue

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ._answers import as_labels, as_number, as_vector, close
+from ._answers import as_labels, as_number, as_vector, call_answer, close
 from ._feedback import check
 from .knockout_statistics import check_deletion_reading, check_expected_p, expected_p_truth
 from .latch import latch_network
@@ -92,10 +92,11 @@ def check_class_drop(
     check(callable(class_drop), f"class_drop should be a function; got {class_drop!r}.")
     n_classes = int(model.num_classes)
     for units, times in cases:
-        call = f"class_drop(model, X, y, {list(units)}, {times!r})"
+        shown = f"model, X, y, {list(units)}, {times!r}"
+        call = f"class_drop({shown})"
         truth, knocked = _class_drop_truth(model, X, y, units, times)
         answer = as_vector(
-            class_drop(model, X, y, list(units), times),
+            call_answer(class_drop, "class_drop", shown, model, X, y, list(units), times),
             f"The result of {call}",
             n_classes,
             hint="Return one drop per class: intact.class_accuracy - knocked.class_accuracy (evaluate gives both).",

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ._answers import as_number, as_vector
+from ._answers import as_number, as_vector, call_answer
 from ._feedback import check
 
 __all__ = [
@@ -91,7 +91,7 @@ def check_running(running: Callable[[Any, int], Any], lengths: Any) -> None:
     lengths = np.asarray(lengths)
     for t in range(int(lengths.max()) + 1):
         truth = int(np.sum(lengths > t))
-        value = as_number(running(lengths.copy(), t), f"running(lengths, {t})")
+        value = as_number(call_answer(running, "running", f"lengths, {t}", lengths.copy(), t), f"running(lengths, {t})")
         if value == truth:
             continue
         if value == int(np.sum(lengths >= t)):
@@ -146,7 +146,8 @@ def check_decision_entropy(decision_entropy: Callable[[Any, int], Any], rec: Any
     n_classes = int(rec.sizes.get("class", int(max(prediction.max(), label.max())) + 1))
     for c in range(n_classes):
         truth = _binary_entropy(float(np.mean(prediction == c)))
-        value = as_number(decision_entropy(rec, c), f"decision_entropy(rec, {c})")
+        value = as_number(call_answer(decision_entropy, "decision_entropy", f"rec, {c}", rec, c),
+                          f"decision_entropy(rec, {c})")
         if abs(value - truth) <= 1e-6:
             continue
         from_labels = _binary_entropy(float(np.mean(label == c)))

@@ -20,6 +20,7 @@ import xarray as xr
 
 from ..info import UndersamplingWarning, conditional_entropy, discretize, entropy, mutual_information
 from ..relay import relay_information, relays_at
+from ._answers import as_number
 from ._feedback import AnswerError, check, check_close
 
 __all__ = [
@@ -120,14 +121,13 @@ def _output(rec: xr.Dataset, concept: int) -> np.ndarray:
 
 
 def _number(value: Any, name: str, hint: str = "") -> float:
-    if isinstance(value, (bool, np.bool_)) or np.ndim(value) != 0 or isinstance(value, (str, bytes)):
-        raise AnswerError(f"{name} should be one number; got {value!r}." + (f"\nHint: {hint}" if hint else ""))
     try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise AnswerError(f"{name} should be a number; got {value!r}." + (f"\nHint: {hint}" if hint else "")) from None
-    check(math.isfinite(number), f"{name} is {number}, not a finite number.", hint)
-    return number
+        scalar = np.ndim(value) == 0
+    except ValueError:  # a ragged nested list
+        scalar = False
+    if isinstance(value, (bool, np.bool_)) or not scalar or isinstance(value, (str, bytes)):
+        raise AnswerError(f"{name} should be one number; got {value!r}." + (f"\nHint: {hint}" if hint else ""))
+    return as_number(value, name, hint)
 
 
 def _matches(got: float, value: float, want: float) -> bool:
@@ -267,7 +267,9 @@ def _labels(answer: Any, rec_or_result: xr.Dataset, name: str) -> set[str]:
     all_labels = [str(v) for v in rec_or_result["node"].values]
     if answer is None:
         raise AnswerError(f"{name} is None: did you forget to return or assign the set?")
-    if isinstance(answer, (str, bytes)) or not isinstance(answer, Iterable):
+    # a 0-d array is Iterable to Python but cannot be iterated: a lone value, like a bare label or number
+    lone = isinstance(answer, (str, bytes)) or (isinstance(answer, np.ndarray) and answer.ndim == 0)
+    if lone or not isinstance(answer, Iterable):
         answer = getattr(answer, "values", answer)
         if isinstance(answer, (str, bytes)) or np.ndim(answer) == 0:
             raise AnswerError(
