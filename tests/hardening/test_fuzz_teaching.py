@@ -174,6 +174,7 @@ class Slot:
     accepts: Callable[[Any, Any], bool] = never  # whether a junk answer happens to be right (independent reading)
     examples: int = 60
     costly: bool = False  # each call runs a permutation test or knockouts: a short list of junk, fewer draws
+    inside: Callable[[Any], Any] | None = None  # puts a listed junk value inside an answer of the right shape
 
     @property
     def id(self) -> str:
@@ -204,7 +205,8 @@ def labels_slot(check: Callable, answer: str, fixture: str, call: Callable, righ
         got = label_set(answer, labels(ctx), bare)
         return got is not None and fits(ctx, got)
 
-    return Slot(check, answer, fixture, call, right, junk=st.one_of(ANSWERS, drawn), accepts=accepts, **kw)
+    return Slot(check, answer, fixture, call, right, junk=st.one_of(ANSWERS, drawn), accepts=accepts,
+                inside=lambda v: [0, v], **kw)
 
 
 def names_of(value: Any) -> set[str] | None:
@@ -477,6 +479,7 @@ SLOTS: list[Slot] = [
     Slot(ko.check_single_latch_drops, "single_drops", "knockouts_ctx",
          lambda c, a: ko.check_single_latch_drops(a, c.net2, c.X, c.y), lambda c: c.single, tol=rel(0.05),
          junk=st.one_of(ANSWERS, st.fixed_dictionaries({"l0.h0": ANSWERS, "l0.h1": st.just(0.0)})),
+         inside=lambda v: {"l0.h0": v, "l0.h1": 0.0},
          accepts=lambda c, a: isinstance(a, Mapping) and all(
              label in a and is_number_near(a[label], v, rel(0.05)) for label, v in c.single.items()),
          examples=15, costly=True),
@@ -498,6 +501,7 @@ SLOTS: list[Slot] = [
                   lambda c: ar.chance_jaccard_truth, rel(1e-6)),
     Slot(ar.check_insignificant_steps, "answer", "architectures_ctx",
          lambda c, a: ar.check_insignificant_steps(a, c.results, concept="1"), lambda c: c.steps,
+         inside=lambda v: {"latch": [0, v], "hop": []},
          junk=st.one_of(ANSWERS, st.fixed_dictionaries({"latch": ANSWERS, "hop": st.just([])}),
                         st.fixed_dictionaries({"latch": st.lists(st.integers(-1, 9) | st.floats(-1, 9)),
                                                "hop": st.lists(st.integers(0, 8))})),
@@ -505,10 +509,11 @@ SLOTS: list[Slot] = [
     Slot(ar.check_excess, "excess", "architectures_ctx", lambda c, a: ar.check_excess(a, c.results),
          lambda c: c.excess, tol=rel(0.02),
          junk=st.one_of(ANSWERS, st.fixed_dictionaries({"latch": ANSWERS, "hop": st.just(0.0)})),
+         inside=lambda v: {"latch": v, "hop": 0.0},
          accepts=lambda c, a: isinstance(a, Mapping) and all(
              arch in a and is_number_near(a[arch], v, rel(0.02)) for arch, v in c.excess.items())),
     Slot(ar.check_drifting, "drifting", "architectures_ctx", lambda c, a: ar.check_drifting(a, c.results),
-         lambda c: c.drifting,
+         lambda c: c.drifting, inside=lambda v: ["hop", v],
          junk=st.one_of(ANSWERS, st.lists(st.sampled_from(["hop", "HOP", "latch", "rnn", "", 0])).flatmap(
              lambda xs: st.sampled_from([xs, tuple(xs), set(xs), np.array(xs, dtype=object)]))),
          accepts=lambda c, a: (names_of(a) is not None
@@ -521,10 +526,10 @@ SLOTS: list[Slot] = [
     function_slot(rd.check_decision_entropy, "real_data_ctx", lambda c, a: rd.check_decision_entropy(a, c.rec),
                   lambda c: decision_entropy, rel(1e-6)),
     Slot(rd.check_above_floor, "above_floor", "real_data_ctx", lambda c, a: rd.check_above_floor(a, c.relays, 6),
-         lambda c: [0.3, 0.3], tol=rel(1e-6),
+         lambda c: [0.3, 0.3], tol=rel(1e-6), inside=lambda v: [0.3, v],
          accepts=lambda c, a: _vector_near(a, [0.3, 0.3], 1e-6)),
     Slot(rd.check_beats_random, "beats_random", "real_data_ctx", lambda c, a: rd.check_beats_random(a, c.tests),
-         lambda c: ["1"],
+         lambda c: ["1"], inside=lambda v: ["1", v],
          junk=st.one_of(ANSWERS, st.lists(st.sampled_from(["1", "2", "3", "speaker 1", 0, 1])).flatmap(
              lambda xs: st.sampled_from([xs, tuple(xs), set(xs), np.array(xs, dtype=object)]))),
          accepts=lambda c, a: names_of(a) == {"1"}),
@@ -596,6 +601,8 @@ def judge(slot: Slot, ctx: Any, kind: str, answer: Any, count: bool = True) -> N
 def listed_junk(slot: Slot) -> list[Any]:
     """Every listed junk value (and, for a function, a function returning it or raising): met by every check."""
     values = SHORT_JUNK if slot.costly else SCALAR_JUNK + CONTAINER_JUNK
+    if slot.inside is not None:
+        values = values + [slot.inside(v) for v in values]
     if slot.answer != "function":
         return values
     return values + [returning(v) for v in values] + [raising(e) for e in (ValueError, TypeError, KeyError)]
