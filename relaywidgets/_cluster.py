@@ -7,12 +7,23 @@ experiments), one check of a Client handed in, and one way of telling a lost clu
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from collections.abc import Iterator
 from typing import Any
 
-from .errors import ClusterError, InputError
+from .errors import ClusterError, InputError, RelaywidgetsError
 
-__all__ = ["CLIENT_CHOICES", "check_running", "close_all", "cluster_failure", "is_client", "open_client"]
+__all__ = [
+    "CLIENT_CHOICES",
+    "check_running",
+    "close_all",
+    "cluster_failure",
+    "completed",
+    "is_client",
+    "open_client",
+    "tasks_on_cluster",
+]
 
 #: What ``client=`` may be, in the words of the error messages.
 CLIENT_CHOICES = (
@@ -124,3 +135,65 @@ def cluster_failure(client: Any, exc: BaseException) -> bool:
     if isinstance(exc, (CancelledError, KilledWorker, CommClosedError, OSError, TimeoutError)):
         return True
     return getattr(client, "status", "running") != "running"
+
+
+def completed(futures: list[Any]) -> Iterator[tuple[Any, Any]]:
+    """``(future, result)`` for each of ``futures`` as it finishes.
+
+    ``as_completed(..., with_results=True)`` hands a cancelled or failed future's exception over as its result
+    instead of raising it; it is raised here, so that :func:`tasks_on_cluster` sees it.
+    """
+    from distributed import as_completed
+
+    for future, result in as_completed(futures, with_results=True):
+        if isinstance(result, BaseException):
+            raise result
+        yield future, result
+
+
+@contextlib.contextmanager
+def tasks_on_cluster(
+    client: Any, futures: list[Any], *, total: int, what: str, during: str, in_process: str, then: str = ""
+) -> Iterator[None]:
+    """Run the body that submits and gathers ``futures``: a lost cluster becomes a :class:`ClusterError`.
+
+    The body fills ``futures`` in place (``futures.extend(...)``). An error of the analysis itself (any
+    :class:`RelaywidgetsError`, e.g. raised on a worker) passes through unchanged; an error that says the cluster
+    went away (:func:`cluster_failure`) is raised as a ClusterError naming how many of the ``total`` ``what``
+    had finished; and whatever happens, the tasks still pending are cancelled.
+
+    Parameters
+    ----------
+    client : distributed.Client
+    futures : list
+        The futures the body submits, appended to this list.
+    total : int
+        How many tasks the run has.
+    what : str
+        What a task is, plural, for the message (``"steps"``, ``"points"``).
+    during : str
+        When it happened, for the message (``"while find_relays ran"``).
+    in_process : str
+        How the caller's ``client=`` says "this process" (``"client=None"``).
+    then : str, optional
+        Appended to "run again" in the message (e.g. ``": the results do not depend on ..."``).
+    """
+    try:
+        yield
+    except RelaywidgetsError:
+        raise
+    except Exception as exc:
+        if cluster_failure(client, exc):
+            done = sum(f.status == "finished" for f in futures)
+            raise ClusterError(
+                f"The Dask cluster went away {during} ({type(exc).__name__}: {exc}); {done} of {total} {what} had "
+                f"finished and no result was returned. Restart the cluster (or pass {in_process} to run in this "
+                f"process) and run again{then}."
+            ) from exc
+        raise
+    finally:
+        if futures and any(f.status == "pending" for f in futures):
+            try:
+                client.cancel(futures)
+            except Exception:  # noqa: BLE001 - the cluster may already be gone; nothing left to cancel then
+                pass

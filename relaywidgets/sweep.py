@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from ._cluster import close_all, cluster_failure, open_client
+from ._cluster import close_all, completed, open_client, tasks_on_cluster
 from ._validation import is_int
-from .errors import ClusterError, InputError, SweepError
+from .errors import InputError, SweepError
 
 __all__ = ["grid_points", "sweep"]
 
@@ -248,8 +248,6 @@ def _connect(client: Any, n_workers: int) -> tuple[Any, list[Any]]:
 def _run_on_cluster(
     fn: Callable[..., Any], points: list[dict[str, Any]], client: Any, n_workers: int, progress: bool
 ) -> list[Any]:
-    from distributed import as_completed
-
     client, opened = _connect(client, n_workers)
     run_id = uuid.uuid4().hex[:8]  # keys unique per sweep, so a long-lived cluster never hands back an old result
     name = getattr(fn, "__name__", type(fn).__name__)
@@ -265,37 +263,21 @@ def _run_on_cluster(
             f"sweep could not pickle fn ({type(exc).__name__}: {exc}) to send it to the workers; use a "
             "module-level function or a functools.partial of one, or client=None to run in this process."
         ) from exc
+    outputs: list[Any] = [None] * len(points)
     try:
-        futures = client.map(_call_point, points, fn_bytes=fn_bytes, key=keys, pure=False)
-        index = {f.key: i for i, f in enumerate(futures)}
-        outputs: list[Any] = [None] * len(points)
-        with _progress_bar(len(points), progress) as bar:
-            for future, outcome in as_completed(futures, with_results=True):
+        with tasks_on_cluster(
+            client, futures, total=len(points), what="points", during="during the sweep", in_process="client=None",
+        ), _progress_bar(len(points), progress) as bar:
+            futures.extend(client.map(_call_point, points, fn_bytes=fn_bytes, key=keys, pure=False))
+            index = {f.key: i for i, f in enumerate(futures)}
+            for future, outcome in completed(futures):
                 i = index[future.key]
                 if isinstance(outcome, _Failure):
                     raise _failed(points[i], outcome.exc) from outcome.exc
-                if isinstance(outcome, BaseException):  # a cancelled future is handed over, not raised
-                    raise outcome
                 outputs[i] = outcome
                 bar.update()
         return outputs
-    except (SweepError, InputError):
-        raise
-    except Exception as exc:
-        if cluster_failure(client, exc):
-            done = sum(f.status == "finished" for f in futures)
-            raise ClusterError(
-                f"The Dask cluster went away during the sweep ({type(exc).__name__}: {exc}); {done} of "
-                f"{len(points)} points had finished and no result was returned. Restart the cluster (or pass "
-                "client=None to run in this process) and run again."
-            ) from exc
-        raise
     finally:
-        if futures and any(f.status == "pending" for f in futures):
-            try:
-                client.cancel(futures)
-            except Exception:  # noqa: BLE001 - the cluster may already be gone; nothing left to cancel then
-                pass
         close_all(opened)
 
 

@@ -15,8 +15,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Self
 
-from .._cluster import close_all, cluster_failure, open_client
-from ..errors import ClusterError, RelaywidgetsError
+from .._cluster import close_all, completed, open_client, tasks_on_cluster
 
 __all__ = ["BlockRunner", "cluster_for", "run_blocks"]
 
@@ -137,48 +136,29 @@ class BlockRunner:
                 on_done(block)
             return results
 
-        from distributed import as_completed
-
         futures: list[Any] = []
+        results: list[Any] = [None] * len(blocks)
         run_id = uuid.uuid4().hex[:8]  # keys unique per run, so a long-lived cluster never hands back an old result
-        try:
+        with tasks_on_cluster(
+            client, futures, total=len(blocks), what=what, during=f"while {self.owner} ran", in_process="client=None",
+            then=": the result does not depend on where or in what order the blocks ran",
+        ):
             if self._shared_future is None:
                 # a one-element list, so that a tuple or list is sent as one object rather than element-wise
                 self._shared_future = client.scatter([self.shared], hash=False)[0]
             common_f = client.scatter(list(common), hash=False) if common else []
             name = getattr(fn, "__name__", "block")
-            futures = [
+            futures.extend(
                 client.submit(fn, self._shared_future, block, *common_f, key=f"{self.owner}-{name}-{run_id}-{i}",
                               pure=False)
                 for i, block in enumerate(blocks)
-            ]
+            )
             index = {f.key: i for i, f in enumerate(futures)}
-            results: list[Any] = [None] * len(blocks)
-            for future, result in as_completed(futures, with_results=True):
-                if isinstance(result, BaseException):  # a cancelled future is handed over, not raised
-                    raise result
+            for future, result in completed(futures):
                 i = index[future.key]
                 results[i] = result
                 on_done(blocks[i])
-            return results
-        except RelaywidgetsError:
-            raise  # the analysis's own error, raised on a worker
-        except Exception as exc:
-            if cluster_failure(client, exc):
-                done = sum(f.status == "finished" for f in futures)
-                raise ClusterError(
-                    f"The Dask cluster went away while {self.owner} ran ({type(exc).__name__}: {exc}); {done} of "
-                    f"{len(blocks)} {what} had finished and no result was returned. Restart the cluster (or pass "
-                    "client=None to run in this process) and run again: the result does not depend on where or "
-                    "in what order the blocks ran."
-                ) from exc
-            raise
-        finally:
-            if futures and any(f.status == "pending" for f in futures):
-                try:
-                    client.cancel(futures)
-                except Exception:  # noqa: BLE001 - the cluster may already be gone; nothing left to cancel then
-                    pass
+        return results
 
 
 def run_blocks(

@@ -14,8 +14,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 import xarray as xr
 
-from .._cluster import cluster_failure, open_client
-from ..errors import ClusterError, InputError, RelaywidgetsError
+from .._cluster import completed, open_client, tasks_on_cluster
 from ._step import StepOutcome, StepSetup, analyse_step
 
 __all__ = ["is_lazy", "resolve_client", "local_steps", "run_steps"]
@@ -115,31 +114,13 @@ def run_steps(
     task = dask.delayed(_step_task, pure=True)
     tasks = [task(shared, ti, int(time_labels[ti]), data[:, ti, :]) for ti in range(hidden.sizes["time"])]
     futures: list[Any] = []
-    try:
-        futures = client.compute(tasks)
-        from distributed import as_completed
-
-        outcomes = []
-        for _, outcome in as_completed(futures, with_results=True):
-            if isinstance(outcome, BaseException):  # a cancelled future is handed over, not raised
-                raise outcome
+    outcomes = []
+    with tasks_on_cluster(
+        client, futures, total=len(tasks), what="steps", during=f"while {owner} ran", in_process="client=False",
+        then=": the results do not depend on where or in what order the steps ran",
+    ):
+        futures.extend(client.compute(tasks))
+        for _, outcome in completed(futures):
             outcomes.append(outcome)
             on_done()
-        return outcomes
-    except RelaywidgetsError:
-        raise  # a step's own error (e.g. NaN inside a sequence's length), raised on the worker
-    except Exception as exc:
-        if cluster_failure(client, exc):
-            raise ClusterError(
-                f"The Dask cluster went away while {owner} ran ({type(exc).__name__}: {exc}); "
-                f"{sum(f.status == 'finished' for f in futures)} of {len(tasks)} steps had finished and no result "
-                "was returned. Restart the cluster (or pass client=False to run in this process) and run again: "
-                "the results do not depend on where or in what order the steps ran."
-            ) from exc
-        raise
-    finally:
-        if futures and any(f.status == "pending" for f in futures):
-            try:
-                client.cancel(futures)
-            except Exception:  # noqa: BLE001 - the cluster may already be gone; nothing left to cancel then
-                pass
+    return outcomes
