@@ -197,176 +197,153 @@ def _grow(
     owner: str,
     client: Any = None,
 ) -> xr.Dataset:
+    """Grow a causal set (``mode="remove"``) or a keep set (``mode="keep"``) greedily, on ``client`` or here."""
     metric = check_metric(metric, owner)
     with cluster_for(client, owner) as run_on:
-        return _grow_on(
-            run_on, mode, share, model, X, y, concept, metric, layer, times, max_size, value, reference,
-            clamp_cell, lengths, batch_size, device, progress, owner,
+        from tqdm.auto import tqdm
+
+        runner = StackedRunner(
+            model, X, y, lengths=lengths, value=value, clamp_cell=clamp_cell, reference=reference,
+            batch_size=batch_size, device=device, owner=owner,
         )
+        label, cls = runner.resolve_concept(concept)
+        rows = runner.concept_rows(cls)
+        pool = runner.layer_pool(layer)
+        steps = runner.window(times)
+        max_size = len(pool) if max_size is None else check_int(max_size, "max_size", owner, 1, len(pool))
+        n_nodes = len(runner.node_labels)
+        base_acc = runner.base_correct[rows].sum() / rows.size
+        base_margin = float(runner.base_margin[rows].mean())
+        baseline = base_acc if metric == "accuracy" else base_margin
+        if not baseline > 0:
+            raise KnockoutError(
+                f"{owner}: the intact network's {metric} for concept {label!r} is {baseline:.3g}, so there is nothing "
+                f"to {'remove' if mode == 'remove' else 'keep'}. Pick a concept the network gets right, or "
+                f"metric={'margin' if metric == 'accuracy' else 'accuracy'!r}."
+            )
+        goal = share * baseline
 
+        def done(drop: float) -> bool:
+            return drop >= goal - 1e-12 if mode == "remove" else drop <= goal + 1e-12
 
-def _grow_on(
-    run_on: Any,
-    mode: str,
-    share: float,
-    model: Any,
-    X: Any,
-    y: Any,
-    concept: Any,
-    metric: str,
-    layer: Any,
-    times: Any,
-    max_size: Any,
-    value: Any,
-    reference: Any,
-    clamp_cell: bool,
-    lengths: Any,
-    batch_size: Any,
-    device: Any,
-    progress: bool,
-    owner: str,
-) -> xr.Dataset:
-    """:func:`_grow` with the Client resolved (None: this process)."""
-    from tqdm.auto import tqdm
-
-    runner = StackedRunner(
-        model, X, y, lengths=lengths, value=value, clamp_cell=clamp_cell, reference=reference,
-        batch_size=batch_size, device=device, owner=owner,
-    )
-    label, cls = runner.resolve_concept(concept)
-    rows = runner.concept_rows(cls)
-    pool = runner.layer_pool(layer)
-    steps = runner.window(times)
-    max_size = len(pool) if max_size is None else check_int(max_size, "max_size", owner, 1, len(pool))
-    n_nodes = len(runner.node_labels)
-    base_acc = runner.base_correct[rows].sum() / rows.size
-    base_margin = float(runner.base_margin[rows].mean())
-    baseline = base_acc if metric == "accuracy" else base_margin
-    if not baseline > 0:
-        raise KnockoutError(
-            f"{owner}: the intact network's {metric} for concept {label!r} is {baseline:.3g}, so there is nothing "
-            f"to {'remove' if mode == 'remove' else 'keep'}. Pick a concept the network gets right, or "
-            f"metric={'margin' if metric == 'accuracy' else 'accuracy'!r}."
-        )
-    goal = share * baseline
-
-    def done(drop: float) -> bool:
-        return drop >= goal - 1e-12 if mode == "remove" else drop <= goal + 1e-12
-
-    def masks_for(chosen: list[int], candidates: np.ndarray) -> np.ndarray:
-        """One knockout mask per candidate: the set so far plus (remove) or minus (keep) the candidate."""
-        masks = np.zeros((len(candidates), n_nodes), dtype=bool)
-        if mode == "remove":
-            masks[:, chosen] = True
-            masks[np.arange(len(candidates)), candidates] = True
-        else:
-            masks[:, pool] = True
-            masks[:, chosen] = False
-            masks[np.arange(len(candidates)), candidates] = False
-        return masks
-
-    blocks = BlockRunner(run_on, runner, owner=owner, model=runner.net)
-
-    def drops(masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The concept's accuracy and margin drops of every set, one block of whole passes per task."""
-        parts = blocks.run(drops_block, set_blocks(runner, masks, steps, rows), common=(steps, rows),
-                           what="blocks of candidate sets")
-        both = np.concatenate(parts, axis=1)
-        return both[0], both[1]
-
-    chosen: list[int] = []
-    with blocks:
-        if mode == "keep":  # the starting point of a keep set: the whole pool knocked out
-            everything = np.zeros((1, n_nodes), dtype=bool)
-            everything[0, pool] = True
-            acc0, margin0 = drops(everything)
-        else:
-            acc0, margin0 = np.zeros(1), np.zeros(1)
-        curve_acc, curve_margin = [float(acc0[0])], [float(margin0[0])]
-        reached = done(curve_acc[0] if metric == "accuracy" else curve_margin[0])
-        bar = tqdm(total=max_size, desc=owner, disable=not progress, leave=False)
-        try:
-            while not reached and len(chosen) < max_size:
-                candidates = np.array([p for p in pool if p not in set(chosen)], dtype=np.int64)
-                acc, margin = drops(masks_for(chosen, candidates))
-                primary, secondary = (acc, margin) if metric == "accuracy" else (margin, acc)
-                sign = -1.0 if mode == "remove" else 1.0  # remove: largest drop first; keep: smallest
-                best = np.lexsort((candidates, sign * secondary, sign * primary))[0]
-                chosen.append(int(candidates[best]))
-                curve_acc.append(float(acc[best]))
-                curve_margin.append(float(margin[best]))
-                reached = done(float(primary[best]))
-                bar.update(1)
-        finally:
-            bar.close()
-
-        # Every concept's accuracy drop for each prefix of the order, in stacked passes over all samples.
-        prefixes = np.zeros((len(chosen) + 1, n_nodes), dtype=bool)
-        for i in range(len(chosen) + 1):
+        def masks_for(chosen: list[int], candidates: np.ndarray) -> np.ndarray:
+            """One knockout mask per candidate: the set so far plus (remove) or minus (keep) the candidate."""
+            masks = np.zeros((len(candidates), n_nodes), dtype=bool)
             if mode == "remove":
-                prefixes[i, chosen[:i]] = True
+                masks[:, chosen] = True
+                masks[np.arange(len(candidates)), candidates] = True
             else:
-                prefixes[i, pool] = True
-                prefixes[i, chosen[:i]] = False
-        labels, classes = runner.concepts()
-        counts = np.concatenate(blocks.run(
-            class_correct_block, set_blocks(runner, prefixes, steps), common=(steps, classes),
-            what="blocks of prefixes",
-        ))
-    class_drop = np.full((len(chosen) + 1, len(labels)), np.nan)
-    base_correct = runner.base_correct
-    for j, c in enumerate(classes):
-        sel = np.arange(runner.n_samples) if c < 0 else np.flatnonzero(runner.y == c)
-        if sel.size:
-            class_drop[:, j] = base_correct[sel].sum() / sel.size - counts[:, j] / sel.size
-    off_target = class_drop.copy()
-    off_target[:, labels.index(label)] = np.nan
-    curve = np.asarray(curve_acc if metric == "accuracy" else curve_margin)
-    in_set = np.zeros(n_nodes, dtype=bool)
-    in_set[chosen] = True
-    H = runner.hidden_size
+                masks[:, pool] = True
+                masks[:, chosen] = False
+                masks[np.arange(len(candidates)), candidates] = False
+            return masks
 
-    def scalar(v: Any, name: str) -> tuple:
-        return (), v, {"long_name": name}
+        blocks = BlockRunner(run_on, runner, owner=owner, model=runner.net)
 
-    what = "knocked out" if mode == "remove" else "kept (the rest of the pool knocked out)"
-    return xr.Dataset(
-        {
-            "order": (("member",), np.array([runner.node_labels[i] for i in chosen], dtype=str),
-                      {"long_name": f"units in the order they were {what.split(' (')[0]}"}),
-            "curve": (("step",), curve, {"long_name": f"drop in {metric} with the first `step` units {what}"}),
-            "accuracy_drop": (("step",), np.asarray(curve_acc), {"long_name": "drop in the concept's accuracy"}),
-            "margin_drop": (("step",), np.asarray(curve_margin), {"long_name": "drop in the concept's mean margin"}),
-            "class_drop": (("step", "concept"), class_drop, {"long_name": "accuracy drop of every concept"}),
-            "off_target_drop": (("step", "concept"), off_target, {"long_name": "accuracy drop, NaN at the target"}),
-            "in_set": (("node",), in_set, {"long_name": "member of the final set"}),
-            "reached": scalar(bool(reached), "whether the set met the goal"),
-            "set_size": scalar(len(chosen), "units in the set"),
-            "baseline": scalar(float(baseline), f"intact {metric} of the concept"),
-            "goal": scalar(float(goal), "target drop" if mode == "remove" else "largest drop that counts as kept"),
-            "baseline_accuracy": scalar(float(base_acc), "intact accuracy of the concept"),
-            "baseline_margin": scalar(base_margin, "intact mean margin of the concept"),
-        },
-        coords={
-            "member": ("member", np.arange(len(chosen), dtype=np.int64)),
-            "step": ("step", np.arange(len(chosen) + 1, dtype=np.int64)),
-            "concept": ("concept", np.array(labels, dtype=str)),
-            "concept_class": ("concept", np.array(classes, dtype=np.int64)),
-            "node": ("node", np.array(runner.node_labels, dtype=str)),
-            "layer": ("node", np.arange(n_nodes, dtype=np.int64) // H),
-            "unit": ("node", np.arange(n_nodes, dtype=np.int64) % H),
-        },
-        attrs={
-            "kind": "causal_set" if mode == "remove" else "keep_set",
-            "concept": label,
-            "class_index": int(cls),
-            "target" if mode == "remove" else "tolerance": float(share),
-            "metric": metric,
-            "layer": -1 if layer is None else int(layer),
-            "knockout_times": repr(times),
-            "value": runner.value if isinstance(runner.value, str) else float(runner.value),
-            "clamp_cell": int(runner.clamp_cell),
-            "max_size": int(max_size),
-            "n_samples": int(rows.size),
-        },
-    )
+        def drops(masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            """The concept's accuracy and margin drops of every set, one block of whole passes per task."""
+            parts = blocks.run(drops_block, set_blocks(runner, masks, steps, rows), common=(steps, rows),
+                               what="blocks of candidate sets")
+            both = np.concatenate(parts, axis=1)
+            return both[0], both[1]
+
+        chosen: list[int] = []
+        with blocks:
+            if mode == "keep":  # the starting point of a keep set: the whole pool knocked out
+                everything = np.zeros((1, n_nodes), dtype=bool)
+                everything[0, pool] = True
+                acc0, margin0 = drops(everything)
+            else:
+                acc0, margin0 = np.zeros(1), np.zeros(1)
+            curve_acc, curve_margin = [float(acc0[0])], [float(margin0[0])]
+            reached = done(curve_acc[0] if metric == "accuracy" else curve_margin[0])
+            bar = tqdm(total=max_size, desc=owner, disable=not progress, leave=False)
+            try:
+                while not reached and len(chosen) < max_size:
+                    candidates = np.array([p for p in pool if p not in set(chosen)], dtype=np.int64)
+                    acc, margin = drops(masks_for(chosen, candidates))
+                    primary, secondary = (acc, margin) if metric == "accuracy" else (margin, acc)
+                    sign = -1.0 if mode == "remove" else 1.0  # remove: largest drop first; keep: smallest
+                    best = np.lexsort((candidates, sign * secondary, sign * primary))[0]
+                    chosen.append(int(candidates[best]))
+                    curve_acc.append(float(acc[best]))
+                    curve_margin.append(float(margin[best]))
+                    reached = done(float(primary[best]))
+                    bar.update(1)
+            finally:
+                bar.close()
+
+            # Every concept's accuracy drop for each prefix of the order, in stacked passes over all samples.
+            prefixes = np.zeros((len(chosen) + 1, n_nodes), dtype=bool)
+            for i in range(len(chosen) + 1):
+                if mode == "remove":
+                    prefixes[i, chosen[:i]] = True
+                else:
+                    prefixes[i, pool] = True
+                    prefixes[i, chosen[:i]] = False
+            labels, classes = runner.concepts()
+            counts = np.concatenate(blocks.run(
+                class_correct_block, set_blocks(runner, prefixes, steps), common=(steps, classes),
+                what="blocks of prefixes",
+            ))
+        class_drop = np.full((len(chosen) + 1, len(labels)), np.nan)
+        base_correct = runner.base_correct
+        for j, c in enumerate(classes):
+            sel = np.arange(runner.n_samples) if c < 0 else np.flatnonzero(runner.y == c)
+            if sel.size:
+                class_drop[:, j] = base_correct[sel].sum() / sel.size - counts[:, j] / sel.size
+        off_target = class_drop.copy()
+        off_target[:, labels.index(label)] = np.nan
+        curve = np.asarray(curve_acc if metric == "accuracy" else curve_margin)
+        in_set = np.zeros(n_nodes, dtype=bool)
+        in_set[chosen] = True
+        H = runner.hidden_size
+
+        def scalar(v: Any, name: str) -> tuple:
+            return (), v, {"long_name": name}
+
+        what = "knocked out" if mode == "remove" else "kept (the rest of the pool knocked out)"
+        return xr.Dataset(
+            {
+                "order": (("member",), np.array([runner.node_labels[i] for i in chosen], dtype=str),
+                          {"long_name": f"units in the order they were {what.split(' (')[0]}"}),
+                "curve": (("step",), curve, {"long_name": f"drop in {metric} with the first `step` units {what}"}),
+                "accuracy_drop": (("step",), np.asarray(curve_acc), {"long_name": "drop in the concept's accuracy"}),
+                "margin_drop": (
+                    ("step",), np.asarray(curve_margin), {"long_name": "drop in the concept's mean margin"}
+                ),
+                "class_drop": (("step", "concept"), class_drop, {"long_name": "accuracy drop of every concept"}),
+                "off_target_drop": (("step", "concept"), off_target, {"long_name": "accuracy drop, NaN at the target"}),
+                "in_set": (("node",), in_set, {"long_name": "member of the final set"}),
+                "reached": scalar(bool(reached), "whether the set met the goal"),
+                "set_size": scalar(len(chosen), "units in the set"),
+                "baseline": scalar(float(baseline), f"intact {metric} of the concept"),
+                "goal": scalar(float(goal), "target drop" if mode == "remove" else "largest drop that counts as kept"),
+                "baseline_accuracy": scalar(float(base_acc), "intact accuracy of the concept"),
+                "baseline_margin": scalar(base_margin, "intact mean margin of the concept"),
+            },
+            coords={
+                "member": ("member", np.arange(len(chosen), dtype=np.int64)),
+                "step": ("step", np.arange(len(chosen) + 1, dtype=np.int64)),
+                "concept": ("concept", np.array(labels, dtype=str)),
+                "concept_class": ("concept", np.array(classes, dtype=np.int64)),
+                "node": ("node", np.array(runner.node_labels, dtype=str)),
+                "layer": ("node", np.arange(n_nodes, dtype=np.int64) // H),
+                "unit": ("node", np.arange(n_nodes, dtype=np.int64) % H),
+            },
+            attrs={
+                "kind": "causal_set" if mode == "remove" else "keep_set",
+                "concept": label,
+                "class_index": int(cls),
+                "target" if mode == "remove" else "tolerance": float(share),
+                "metric": metric,
+                "layer": -1 if layer is None else int(layer),
+                "knockout_times": repr(times),
+                "value": runner.value if isinstance(runner.value, str) else float(runner.value),
+                "clamp_cell": int(runner.clamp_cell),
+                "max_size": int(max_size),
+                "n_samples": int(rows.size),
+            },
+        )
+
+
